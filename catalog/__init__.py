@@ -1,0 +1,1 @@
+"""The one catalog every channel sells from: categories, products, variants, channels, prices."""

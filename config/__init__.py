@@ -1,0 +1,7 @@
+"""Project configuration: settings, URLs, the Celery app and project-wide commands.
+
+Importing the package loads the Celery app so @shared_task binds to it.
+"""
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

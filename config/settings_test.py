@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings with a throwaway key and fast hashing.
+
+The database still comes from DATABASE_URL, so CI runs everything on PostgreSQL.
+"""
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.pop("CELERY_BROKER_URL", None)
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = True
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,1 @@
+"""Fulfilments (ship from store, pickup with a scanned code) and returns anywhere (issue #5)."""

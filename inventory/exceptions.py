@@ -1,0 +1,41 @@
+"""Inventory's domain errors. Each says what was refused and why; nothing is changed when one is raised."""
+from dataclasses import asdict, dataclass
+
+from rest_framework import status
+
+from config.exceptions import DomainError
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    sku: str
+    location: str
+    wanted: int
+    available: int
+
+
+class InsufficientStock(DomainError):
+    code = "insufficient_stock"
+    http_status = status.HTTP_409_CONFLICT
+
+    def __init__(self, lines: list[ShortLine]) -> None:
+        self.lines = lines
+        described = "; ".join(f"{l.sku} at {l.location}: wanted {l.wanted}, available {l.available}" for l in lines)
+        super().__init__(f"Not enough stock: {described}.", lines=[asdict(l) for l in lines])
+
+
+class StockConflict(DomainError):
+    """A bucket would go below zero, e.g. shipping more than was committed."""
+
+    code = "stock_conflict"
+    http_status = status.HTTP_409_CONFLICT
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    http_status = status.HTTP_400_BAD_REQUEST
+
+
+class ReservationExpired(DomainError):
+    code = "reservation_expired"
+    http_status = status.HTTP_409_CONFLICT

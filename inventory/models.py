@@ -1,0 +1,339 @@
+"""Inventory records. StockLevel holds the buckets of one (location, variant); StockMovement is
+the append-only ledger whose sums equal them. Only inventory.services writes either.
+"""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from catalog.models import Variant
+
+BUCKETS = ("on_hand", "committed", "reserved", "unavailable", "incoming")
+
+
+class WriteThroughServicesOnly(RuntimeError):
+    """Raised when code outside inventory.services tries to save or delete stock rows."""
+
+
+class LocationQuerySet(models.QuerySet):
+    def active(self) -> "LocationQuerySet":
+        return self.filter(is_active=True)
+
+    def stores(self) -> "LocationQuerySet":
+        return self.filter(kind=Location.Kind.STORE)
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        STORE = "store", "Store"
+        WAREHOUSE = "warehouse", "Warehouse"
+
+    code = models.SlugField(max_length=32, unique=True, help_text="Short code staff use, e.g. LDN-OXF.")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STORE)
+    address_line = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, default="GB", help_text="ISO 3166-1 alpha-2.")
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    opening_hours = models.JSONField(
+        default=dict, blank=True, help_text='Per weekday, e.g. {"mon": "09:00-18:00", "sun": "closed"}.'
+    )
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    sells_in_store = models.BooleanField(default=True)
+    ships_orders = models.BooleanField(default=False)
+    offers_pickup = models.BooleanField(default=False)
+    accepts_returns = models.BooleanField(default=True)
+    pickup_hold_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days a ready pickup order is kept before it is cancelled and restocked."
+    )
+    is_active = models.BooleanField(default=True)
+
+    objects = LocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="location_latitude_range"),
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180, longitude__lte=180), name="location_longitude_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class StockLevel(models.Model):
+    """The buckets of one variant at one location. available = on_hand − committed − reserved − unavailable."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    committed = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    unavailable = models.IntegerField(default=0)
+    incoming = models.IntegerField(default=0)
+    safety_stock = models.IntegerField(
+        default=0, help_text="Units kept back from online channels for walk-in shoppers. A setting, not units."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "variant"], name="stocklevel_one_row_per_pair"),
+            *(
+                models.CheckConstraint(condition=Q(**{f"{bucket}__gte": 0}), name=f"stocklevel_{bucket}_not_negative")
+                for bucket in (*BUCKETS, "safety_stock")
+            ),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=F("committed") + F("reserved") + F("unavailable")),
+                name="stocklevel_promises_within_on_hand",
+            ),
+        ]
+        indexes = [models.Index(fields=["variant", "location"], name="stocklevel_by_variant")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}@{self.location_id}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.committed - self.reserved - self.unavailable
+
+    @property
+    def available_online(self) -> int:
+        return max(self.available - self.safety_stock, 0)
+
+    def save(self, *args, **kwargs):
+        raise WriteThroughServicesOnly("StockLevel changes go through inventory.services.")
+
+    def delete(self, *args, **kwargs):
+        raise WriteThroughServicesOnly("StockLevel changes go through inventory.services.")
+
+
+class StockMovement(models.Model):
+    """One change of one (location, variant): a delta per bucket, why, what caused it, who, when."""
+
+    class Reason(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        SALE = "sale", "Sale at the till"
+        RESERVATION = "reservation", "Reservation"
+        RESERVATION_RELEASE = "reservation_release", "Reservation released"
+        COMMIT = "commit", "Committed to an order"
+        COMMIT_RELEASE = "commit_release", "Order cancelled"
+        SHIPMENT = "shipment", "Shipped"
+        PICKUP = "pickup", "Collected"
+        RETURN_RESTOCK = "return_restock", "Return restocked"
+        DAMAGE = "damage", "Damaged or quarantined"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        COUNT = "count", "Stock count"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="movements")
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    on_hand_delta = models.IntegerField(default=0)
+    committed_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    unavailable_delta = models.IntegerField(default=0)
+    incoming_delta = models.IntegerField(default=0)
+    reference = models.CharField(
+        max_length=64, blank=True, help_text="What caused it, e.g. reservation:42, order:R1001, transfer:7."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["location", "variant", "created_at"], name="movement_pair_history")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key", "location", "variant"],
+                condition=Q(idempotency_key__isnull=False),
+                name="movement_idempotency_key_once_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.variant_id}@{self.location_id}"
+
+    def save(self, *args, **kwargs):
+        raise WriteThroughServicesOnly("The stock ledger is written by inventory.services only.")
+
+    def delete(self, *args, **kwargs):
+        raise WriteThroughServicesOnly("The stock ledger is append-only.")
+
+
+class ReservationQuerySet(models.QuerySet):
+    def expired(self, now=None) -> "ReservationQuerySet":
+        return self.filter(status=Reservation.Status.ACTIVE, expires_at__lte=now or timezone.now())
+
+
+class Reservation(models.Model):
+    """A hold on units for a checkout in progress. It lapses at expires_at unless committed first."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMMITTED = "committed", "Committed to an order"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.COMMITTED, Status.RELEASED, Status.EXPIRED},
+        Status.COMMITTED: set(),
+        Status.RELEASED: set(),
+        Status.EXPIRED: set(),
+    }
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    objects = ReservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="reservation_expiry_scan")]
+
+    def __str__(self) -> str:
+        return f"Reservation {self.pk} ({self.status})"
+
+    def can_transition_to(self, new: str) -> bool:
+        return new in self.TRANSITIONS[self.status]
+
+
+class ReservationLine(models.Model):
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reservation", "location", "variant"], name="reservation_line_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant_id}@{self.location_id}"
+
+
+class Transfer(models.Model):
+    """Stock moved between locations: draft → shipped (incoming at the destination) → received."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SHIPPED = "shipped", "Shipped"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS = {
+        Status.DRAFT: {Status.SHIPPED, Status.CANCELLED},
+        Status.SHIPPED: {Status.RECEIVED},
+        Status.RECEIVED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_out")
+    destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    received_at = models.DateTimeField(null=True, blank=True, editable=False)
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_between_two_locations"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer {self.pk}: {self.source.code} → {self.destination.code} ({self.status})"
+
+    def can_transition_to(self, new: str) -> bool:
+        return new in self.TRANSITIONS[self.status]
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received_quantity = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "variant"], name="transfer_line_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant}"
+
+
+class StockCount(models.Model):
+    """A count session at one location; completing it books counted − on hand as a count movement."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS = {
+        Status.OPEN: {Status.COMPLETED, Status.CANCELLED},
+        Status.COMPLETED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="counts")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, editable=False)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Count {self.pk} at {self.location.code} ({self.status})"
+
+    def can_transition_to(self, new: str) -> bool:
+        return new in self.TRANSITIONS[self.status]
+
+
+class StockCountLine(models.Model):
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    counted_quantity = models.PositiveIntegerField()
+    expected_quantity = models.IntegerField(
+        null=True, blank=True, editable=False, help_text="On hand when the count was booked."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["count", "variant"], name="count_line_once")]
+
+    def __str__(self) -> str:
+        return f"{self.variant}: {self.counted_quantity}"
+
+    @property
+    def difference(self) -> int | None:
+        return None if self.expected_quantity is None else self.counted_quantity - self.expected_quantity

@@ -1,0 +1,616 @@
+"""The only door to stock. Every change of a bucket goes through _apply, which updates the
+StockLevel rows and writes one StockMovement per (location, variant) in the same transaction.
+
+Locking policy
+--------------
+* Each row is changed by ONE conditional UPDATE whose WHERE clause carries the rule
+  (no bucket below zero; availability not below the floor), so the check and the change
+  are one atomic step and no SELECT … FOR UPDATE round trip is needed. bench/stock_reserve.py
+  measures this against lock-then-update.
+* Rows are always touched in (location_id, variant_id) order, so two multi-line changes that
+  share rows queue behind each other instead of deadlocking.
+* Documents (Reservation, Transfer, StockCount) are locked before stock rows, never after.
+* A failed rule raises a DomainError; the surrounding atomic block undoes every row already
+  changed, so nothing is half-applied.
+* An idempotency key makes a retried call a no-op: the key is stored on the movements under a
+  unique constraint, so even two concurrent retries apply once (the loser's transaction fails
+  on the constraint, is rolled back, and the first call's result is returned).
+"""
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from catalog.models import Channel, Variant
+from config.exceptions import InvalidTransition
+
+from .exceptions import InsufficientStock, InvalidQuantity, ReservationExpired, ShortLine, StockConflict
+from .models import (
+    BUCKETS,
+    Location,
+    Reservation,
+    ReservationLine,
+    StockCount,
+    StockCountLine,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
+
+Reason = StockMovement.Reason
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """A quantity of one variant at one location, as the services take it."""
+
+    location: Location
+    variant: Variant
+    quantity: int
+
+
+@dataclass
+class _Change:
+    location_id: int
+    variant_id: int
+    reason: str
+    deltas: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return (self.location_id, self.variant_id)
+
+    @property
+    def wanted(self) -> int:
+        """Units of availability this change takes away (negative when it adds)."""
+        d = self.deltas
+        return d.get("committed", 0) + d.get("reserved", 0) + d.get("unavailable", 0) - d.get("on_hand", 0)
+
+
+def _positive(quantity: int, what: str = "quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidQuantity(f"The {what} must be a whole number above zero, not {quantity!r}.", field=what)
+    return quantity
+
+
+def _merged(changes: Iterable[_Change]) -> list[_Change]:
+    by_pair: dict[tuple[int, int], _Change] = {}
+    for change in changes:
+        existing = by_pair.get(change.pair)
+        if existing is None:
+            by_pair[change.pair] = _Change(change.location_id, change.variant_id, change.reason, dict(change.deltas))
+        else:
+            for bucket, delta in change.deltas.items():
+                existing.deltas[bucket] = existing.deltas.get(bucket, 0) + delta
+    for change in by_pair.values():
+        change.deltas = {b: d for b, d in change.deltas.items() if d}
+    return [by_pair[pair] for pair in sorted(by_pair)]
+
+
+def _update_row(change: _Change, keep_safety_stock: bool) -> bool:
+    rows = StockLevel.objects.filter(location_id=change.location_id, variant_id=change.variant_id)
+    guards = Q()
+    for bucket, delta in change.deltas.items():
+        if delta < 0:
+            guards &= Q(**{f"{bucket}__gte": -delta})
+    if change.wanted > 0:
+        floor = F("committed") + F("reserved") + F("unavailable") + change.wanted
+        if keep_safety_stock:
+            floor = floor + F("safety_stock")
+        guards &= Q(on_hand__gte=floor)
+    updated = rows.filter(guards).update(**{b: F(b) + d for b, d in change.deltas.items()})
+    return updated == 1
+
+
+def _refuse(changes: Sequence[_Change], keep_safety_stock: bool) -> None:
+    """Explain why the first change could not be applied, listing every line that is short."""
+    levels = {
+        (level.location_id, level.variant_id): level
+        for level in StockLevel.objects.filter(
+            Q(*[Q(location_id=c.location_id, variant_id=c.variant_id) for c in changes], _connector=Q.OR)
+        )
+    }
+    skus = dict(Variant.objects.filter(pk__in={c.variant_id for c in changes}).values_list("pk", "sku"))
+    codes = dict(Location.objects.filter(pk__in={c.location_id for c in changes}).values_list("pk", "code"))
+    short, conflicts = [], []
+    for change in changes:
+        level = levels.get(change.pair) or StockLevel(location_id=change.location_id, variant_id=change.variant_id)
+        sku, code = skus[change.variant_id], codes[change.location_id]
+        available = level.available_online if keep_safety_stock else level.available
+        if change.wanted > 0 and available < change.wanted:
+            short.append(ShortLine(sku=sku, location=code, wanted=change.wanted, available=max(available, 0)))
+            continue
+        for bucket, delta in change.deltas.items():
+            if getattr(level, bucket) + delta < 0:
+                conflicts.append(f"{sku} at {code}: {bucket.replace('_', ' ')} is {getattr(level, bucket)}, cannot take {-delta}")
+    if short:
+        raise InsufficientStock(short)
+    raise StockConflict("Stock cannot change that way: " + "; ".join(conflicts) + ".", problems=conflicts)
+
+
+def _write(merged: list[_Change], *, reference: str, actor, note: str, idempotency_key: str | None,
+           keep_safety_stock: bool) -> list[StockMovement]:
+    """Change the rows in lock order and write the ledger. The caller owns the transaction."""
+    created_rows = [c for c in merged if c.deltas.get("on_hand", 0) > 0 or c.deltas.get("incoming", 0) > 0]
+    if created_rows:
+        StockLevel.objects.bulk_create(
+            [StockLevel(location_id=c.location_id, variant_id=c.variant_id) for c in created_rows],
+            ignore_conflicts=True,
+        )
+    for index, change in enumerate(merged):
+        if change.deltas and not _update_row(change, keep_safety_stock):
+            _refuse(merged[index:], keep_safety_stock)
+    now = timezone.now()
+    return StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                location_id=c.location_id, variant_id=c.variant_id, reason=c.reason, reference=reference,
+                note=note, actor=actor, created_at=now, idempotency_key=idempotency_key,
+                **{f"{b}_delta": d for b, d in c.deltas.items()},
+            )
+            for c in merged
+            if c.deltas
+        ]
+    )
+
+
+def _apply(
+    changes: Iterable[_Change],
+    *,
+    reference: str = "",
+    actor=None,
+    note: str = "",
+    idempotency_key: str | None = None,
+    keep_safety_stock: bool = False,
+) -> list[StockMovement]:
+    """Apply all changes or none; return the ledger rows written (or, on a replay, those written before)."""
+    merged = _merged(changes)
+    if idempotency_key:
+        earlier = list(StockMovement.objects.filter(idempotency_key=idempotency_key))
+        if earlier:
+            return earlier
+    try:
+        with transaction.atomic():
+            return _write(merged, reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+                          keep_safety_stock=keep_safety_stock)
+    except IntegrityError:
+        if idempotency_key:
+            earlier = list(StockMovement.objects.filter(idempotency_key=idempotency_key))
+            if earlier:
+                return earlier
+        raise
+
+
+def _level(location: Location, variant: Variant) -> StockLevel:
+    return StockLevel.objects.filter(location=location, variant=variant).first() or StockLevel(
+        location=location, variant=variant
+    )
+
+
+def _changes(lines: Sequence[StockLine], reason: str, **per_unit: int) -> list[_Change]:
+    return [
+        _Change(
+            line.location.pk,
+            line.variant.pk,
+            reason,
+            {bucket: sign * _positive(line.quantity) for bucket, sign in per_unit.items()},
+        )
+        for line in lines
+    ]
+
+
+# Single-pair changes -------------------------------------------------------------------------
+
+
+def stock_receive(
+    *, location: Location, variant: Variant, quantity: int, reference: str = "", actor=None, note: str = "",
+    idempotency_key: str | None = None,
+) -> StockLevel:
+    """Goods arrived: on hand goes up."""
+    _apply(
+        [_Change(location.pk, variant.pk, Reason.RECEIPT, {"on_hand": _positive(quantity)})],
+        reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+    )
+    return _level(location, variant)
+
+
+def stock_adjust(
+    *, location: Location, variant: Variant, delta: int, note: str, actor=None, reference: str = "",
+    idempotency_key: str | None = None,
+) -> StockLevel:
+    """Correct on hand by a signed amount; the note says why. Cannot take away promised units."""
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise InvalidQuantity(f"An adjustment must be a whole number other than zero, not {delta!r}.", field="delta")
+    if not note.strip():
+        raise InvalidQuantity("Say why the stock is adjusted.", field="note")
+    _apply(
+        [_Change(location.pk, variant.pk, Reason.ADJUSTMENT, {"on_hand": delta})],
+        reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+    )
+    return _level(location, variant)
+
+
+def stock_mark_unavailable(
+    *, location: Location, variant: Variant, quantity: int, note: str = "", actor=None, reference: str = "",
+    idempotency_key: str | None = None,
+) -> StockLevel:
+    """Damaged or quarantined units stay on hand but can no longer be sold."""
+    _apply(
+        [_Change(location.pk, variant.pk, Reason.DAMAGE, {"unavailable": _positive(quantity)})],
+        reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+    )
+    return _level(location, variant)
+
+
+def stock_release_unavailable(
+    *, location: Location, variant: Variant, quantity: int, note: str = "", actor=None, reference: str = "",
+    idempotency_key: str | None = None,
+) -> StockLevel:
+    """Units held back turn out fine: they become sellable again."""
+    _apply(
+        [_Change(location.pk, variant.pk, Reason.ADJUSTMENT, {"unavailable": -_positive(quantity)})],
+        reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+    )
+    return _level(location, variant)
+
+
+def stock_write_off(
+    *, location: Location, variant: Variant, quantity: int, note: str = "", actor=None, reference: str = "",
+    idempotency_key: str | None = None,
+) -> StockLevel:
+    """Unavailable units are thrown away or sent back to the supplier: they leave the location."""
+    q = _positive(quantity)
+    _apply(
+        [_Change(location.pk, variant.pk, Reason.DAMAGE, {"on_hand": -q, "unavailable": -q})],
+        reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+    )
+    return _level(location, variant)
+
+
+def stock_restock_return(
+    *, location: Location, variant: Variant, quantity: int, resellable: bool, reference: str = "", actor=None,
+    note: str = "", idempotency_key: str | None = None,
+) -> StockLevel:
+    """A returned unit arrives at the receiving location: sellable, or booked unavailable when damaged."""
+    q = _positive(quantity)
+    deltas = {"on_hand": q} if resellable else {"on_hand": q, "unavailable": q}
+    _apply(
+        [_Change(location.pk, variant.pk, Reason.RETURN_RESTOCK, deltas)],
+        reference=reference, actor=actor, note=note or ("" if resellable else "returned damaged"),
+        idempotency_key=idempotency_key,
+    )
+    return _level(location, variant)
+
+
+def stock_set_safety_stock(*, location: Location, variant: Variant, quantity: int, actor=None) -> StockLevel:
+    """Keep this many units back from online channels. A setting: no movement is written."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise InvalidQuantity(f"Safety stock must be a whole number, zero or more, not {quantity!r}.", field="quantity")
+    with transaction.atomic():
+        StockLevel.objects.bulk_create([StockLevel(location=location, variant=variant)], ignore_conflicts=True)
+        StockLevel.objects.filter(location=location, variant=variant).update(safety_stock=quantity)
+    return _level(location, variant)
+
+
+# Order-line changes ---------------------------------------------------------------------------
+
+
+def stock_sell(
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
+) -> list[StockMovement]:
+    """A sale at the till: units leave at once. The till may sell into safety stock."""
+    return _apply(
+        _changes(lines, Reason.SALE, on_hand=-1), reference=reference, actor=actor, idempotency_key=idempotency_key
+    )
+
+
+def stock_commit(
+    *, lines: Sequence[StockLine], channel: Channel, reference: str = "", actor=None,
+    idempotency_key: str | None = None,
+) -> list[StockMovement]:
+    """Promise available units to an order without a prior hold (online channels keep safety stock)."""
+    return _apply(
+        _changes(lines, Reason.COMMIT, committed=1),
+        reference=reference, actor=actor, idempotency_key=idempotency_key, keep_safety_stock=channel.is_online,
+    )
+
+
+def stock_release_committed(
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
+) -> list[StockMovement]:
+    """An order line is cancelled: its promised units become available again."""
+    return _apply(
+        _changes(lines, Reason.COMMIT_RELEASE, committed=-1),
+        reference=reference, actor=actor, idempotency_key=idempotency_key,
+    )
+
+
+def stock_ship(
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
+) -> list[StockMovement]:
+    """Committed units leave the location in a parcel."""
+    return _apply(
+        _changes(lines, Reason.SHIPMENT, committed=-1, on_hand=-1),
+        reference=reference, actor=actor, idempotency_key=idempotency_key,
+    )
+
+
+def stock_collect(
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
+) -> list[StockMovement]:
+    """Committed units are handed over at the counter."""
+    return _apply(
+        _changes(lines, Reason.PICKUP, committed=-1, on_hand=-1),
+        reference=reference, actor=actor, idempotency_key=idempotency_key,
+    )
+
+
+# Reservations ---------------------------------------------------------------------------------
+
+
+def _set_status(obj, new: str, **fields) -> None:
+    """The one place a document's status changes; the caller holds its row lock."""
+    if not obj.can_transition_to(new):
+        raise InvalidTransition(obj, obj.status, new)
+    obj.status = new
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=["status", *fields])
+
+
+def stock_reserve(
+    *, lines: Sequence[StockLine], channel: Channel, hold_for: timedelta | None = None, reference: str = "",
+    actor=None, idempotency_key: str | None = None,
+) -> Reservation:
+    """Hold units for a checkout until it is committed, released, or the hold lapses.
+
+    Online channels cannot hold a location's safety stock. Every short line is reported at once.
+    """
+    if not lines:
+        raise InvalidQuantity("A reservation needs at least one line.", field="lines")
+    changes = _changes(lines, Reason.RESERVATION, reserved=1)
+    if idempotency_key:
+        earlier = Reservation.objects.filter(idempotency_key=idempotency_key).first()
+        if earlier:
+            return earlier
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # The document rows are written before any stock row is locked, keeping the lock short.
+            reservation = Reservation.objects.create(
+                channel=channel, reference=reference, actor=actor, created_at=now,
+                expires_at=now + (hold_for or settings.STOCK_RESERVATION_HOLD), idempotency_key=idempotency_key,
+            )
+            merged = _merged(changes)
+            ReservationLine.objects.bulk_create(
+                [
+                    ReservationLine(reservation=reservation, location_id=c.location_id, variant_id=c.variant_id,
+                                    quantity=c.deltas["reserved"])
+                    for c in merged
+                ]
+            )
+            _write(merged, reference=f"reservation:{reservation.pk}", actor=actor, note="", idempotency_key=None,
+                   keep_safety_stock=channel.is_online)
+    except IntegrityError:
+        if idempotency_key:
+            earlier = Reservation.objects.filter(idempotency_key=idempotency_key).first()
+            if earlier:
+                return earlier
+        raise
+    return reservation
+
+
+def _reservation_lines(reservation: Reservation, reason: str, **deltas: int) -> list[_Change]:
+    return [
+        _Change(line.location_id, line.variant_id, reason, {b: sign * line.quantity for b, sign in deltas.items()})
+        for line in reservation.lines.all()
+    ]
+
+
+def _lock_reservation(reservation: Reservation) -> Reservation:
+    return Reservation.objects.select_for_update().get(pk=reservation.pk)
+
+
+@transaction.atomic
+def reservation_release(*, reservation: Reservation, actor=None) -> Reservation:
+    """Give held units back (checkout abandoned or failed). Releasing twice changes nothing."""
+    locked = _lock_reservation(reservation)
+    if locked.status in (Reservation.Status.RELEASED, Reservation.Status.EXPIRED):
+        return locked
+    _set_status(locked, Reservation.Status.RELEASED, closed_at=timezone.now())
+    _apply(
+        _reservation_lines(locked, Reason.RESERVATION_RELEASE, reserved=-1),
+        reference=f"reservation:{locked.pk}", actor=actor,
+    )
+    return locked
+
+
+@transaction.atomic
+def reservation_commit(*, reservation: Reservation, reference: str = "", actor=None) -> Reservation:
+    """The order is placed: held units become committed to it. Committing twice changes nothing."""
+    locked = _lock_reservation(reservation)
+    if locked.status == Reservation.Status.COMMITTED:
+        return locked
+    if locked.status == Reservation.Status.EXPIRED or (
+        locked.status == Reservation.Status.ACTIVE and locked.expires_at <= timezone.now()
+    ):
+        raise ReservationExpired(
+            f"The hold on this stock lapsed at {locked.expires_at:%H:%M:%S}; reserve again.", reservation=locked.pk
+        )
+    _set_status(locked, Reservation.Status.COMMITTED, closed_at=timezone.now(), reference=reference or locked.reference)
+    _apply(
+        _reservation_lines(locked, Reason.COMMIT, reserved=-1, committed=1),
+        reference=reference or f"reservation:{locked.pk}", actor=actor,
+    )
+    return locked
+
+
+def reservations_release_expired(*, now=None) -> int:
+    """Release every lapsed hold, each in its own transaction. Safe to run twice at once."""
+    moment = now or timezone.now()
+    released = 0
+    for pk in Reservation.objects.expired(moment).values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            locked = (
+                Reservation.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=Reservation.Status.ACTIVE, expires_at__lte=moment)
+                .first()
+            )
+            if locked is None:
+                continue
+            _set_status(locked, Reservation.Status.EXPIRED, closed_at=timezone.now())
+            _apply(
+                _reservation_lines(locked, Reason.RESERVATION_RELEASE, reserved=-1),
+                reference=f"reservation:{locked.pk}", note="hold expired",
+            )
+            released += 1
+    return released
+
+
+# Transfers ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def transfer_create(
+    *, source: Location, destination: Location, lines: Sequence[tuple[Variant, int]], note: str = "", actor=None
+) -> Transfer:
+    """A draft transfer; nothing moves until it is shipped."""
+    if source.pk == destination.pk:
+        raise InvalidQuantity("A transfer needs two different locations.", field="destination")
+    if not lines:
+        raise InvalidQuantity("A transfer needs at least one line.", field="lines")
+    quantities: dict[int, int] = {}
+    for variant, quantity in lines:
+        quantities[variant.pk] = quantities.get(variant.pk, 0) + _positive(quantity)
+    transfer = Transfer.objects.create(source=source, destination=destination, note=note)
+    TransferLine.objects.bulk_create(
+        [TransferLine(transfer=transfer, variant_id=pk, quantity=q) for pk, q in quantities.items()]
+    )
+    return transfer
+
+
+def _lock_transfer(transfer: Transfer) -> Transfer:
+    return Transfer.objects.select_for_update().select_related("source", "destination").get(pk=transfer.pk)
+
+
+@transaction.atomic
+def transfer_ship(*, transfer: Transfer, actor=None) -> Transfer:
+    """Units leave the source and show as incoming at the destination."""
+    locked = _lock_transfer(transfer)
+    if locked.status == Transfer.Status.SHIPPED:
+        return locked
+    lines = list(locked.lines.all())
+    if not lines:
+        raise InvalidQuantity("A transfer with no lines cannot be shipped.", field="lines")
+    _set_status(locked, Transfer.Status.SHIPPED, shipped_at=timezone.now(), shipped_by=actor)
+    changes = [_Change(locked.source_id, l.variant_id, Reason.TRANSFER_OUT, {"on_hand": -l.quantity}) for l in lines]
+    changes += [_Change(locked.destination_id, l.variant_id, Reason.TRANSFER_OUT, {"incoming": l.quantity}) for l in lines]
+    _apply(changes, reference=f"transfer:{locked.pk}", actor=actor, idempotency_key=f"transfer:{locked.pk}:ship")
+    return locked
+
+
+@transaction.atomic
+def transfer_receive(*, transfer: Transfer, received: dict[int, int] | None = None, actor=None) -> Transfer:
+    """Units arrive: incoming clears and on hand rises by what was actually received (by variant id)."""
+    locked = _lock_transfer(transfer)
+    if locked.status == Transfer.Status.RECEIVED:
+        return locked
+    _set_status(locked, Transfer.Status.RECEIVED, received_at=timezone.now(), received_by=actor)
+    received = received or {}
+    lines = list(locked.lines.all())
+    unknown = set(received) - {l.variant_id for l in lines}
+    if unknown:
+        raise InvalidQuantity("Received quantities name variants that are not on the transfer.", field="received")
+    changes = []
+    for line in lines:
+        got = received.get(line.variant_id, line.quantity)
+        if isinstance(got, bool) or not isinstance(got, int) or got < 0:
+            raise InvalidQuantity(f"A received quantity must be zero or more, not {got!r}.", field="received")
+        line.received_quantity = got
+        changes.append(_Change(locked.destination_id, line.variant_id, Reason.TRANSFER_IN,
+                               {"incoming": -line.quantity, "on_hand": got}))
+    TransferLine.objects.bulk_update(lines, ["received_quantity"])
+    _apply(changes, reference=f"transfer:{locked.pk}", actor=actor, idempotency_key=f"transfer:{locked.pk}:receive")
+    return locked
+
+
+@transaction.atomic
+def transfer_cancel(*, transfer: Transfer, actor=None) -> Transfer:
+    """Drop a draft transfer; a shipped one has to be received instead."""
+    locked = _lock_transfer(transfer)
+    if locked.status != Transfer.Status.CANCELLED:
+        _set_status(locked, Transfer.Status.CANCELLED)
+    return locked
+
+
+# Counts ---------------------------------------------------------------------------------------
+
+
+def stock_count_start(*, location: Location, note: str = "") -> StockCount:
+    """Open a count; lines are recorded as staff count and booked together on completion."""
+    return StockCount.objects.create(location=location, note=note)
+
+
+@transaction.atomic
+def stock_count_record(*, count: StockCount, variant: Variant, counted_quantity: int) -> StockCountLine:
+    """Record (or correct) what was counted of one variant while the count is open."""
+    locked = StockCount.objects.select_for_update().get(pk=count.pk)
+    if locked.status != StockCount.Status.OPEN:
+        raise InvalidTransition(locked, locked.status, "counting")
+    if isinstance(counted_quantity, bool) or not isinstance(counted_quantity, int) or counted_quantity < 0:
+        raise InvalidQuantity(f"A counted quantity must be zero or more, not {counted_quantity!r}.", field="counted_quantity")
+    line, _ = StockCountLine.objects.update_or_create(
+        count=locked, variant=variant, defaults={"counted_quantity": counted_quantity}
+    )
+    return line
+
+
+@transaction.atomic
+def stock_count_complete(*, count: StockCount, actor=None) -> StockCount:
+    """Book counted − on hand for every counted variant as one count movement each.
+
+    On hand is read under the row lock, so a sale that lands while the count is booked
+    is never lost. A count that would leave fewer units than are promised is refused.
+    """
+    locked = StockCount.objects.select_for_update().get(pk=count.pk)
+    if locked.status == StockCount.Status.COMPLETED:
+        return locked
+    _set_status(locked, StockCount.Status.COMPLETED, completed_at=timezone.now(), completed_by=actor)
+    lines = sorted(locked.lines.all(), key=lambda l: l.variant_id)
+    on_hand = dict(
+        StockLevel.objects.select_for_update(of=("self",))
+        .filter(location_id=locked.location_id, variant_id__in=[l.variant_id for l in lines])
+        .order_by("variant_id")
+        .values_list("variant_id", "on_hand")
+    )
+    changes = []
+    for line in lines:
+        line.expected_quantity = on_hand.get(line.variant_id, 0)
+        changes.append(_Change(locked.location_id, line.variant_id, Reason.COUNT,
+                               {"on_hand": line.counted_quantity - line.expected_quantity}))
+    StockCountLine.objects.bulk_update(lines, ["expected_quantity"])
+    _apply(changes, reference=f"count:{locked.pk}", actor=actor, idempotency_key=f"count:{locked.pk}")
+    return locked
+
+
+@transaction.atomic
+def stock_count_cancel(*, count: StockCount) -> StockCount:
+    locked = StockCount.objects.select_for_update().get(pk=count.pk)
+    if locked.status != StockCount.Status.CANCELLED:
+        _set_status(locked, StockCount.Status.CANCELLED)
+    return locked
+
+
+def stock_receive_many(
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, note: str = "", idempotency_key: str | None = None
+) -> list[StockMovement]:
+    """One delivery of many variants (a supplier delivery, an import, demo data)."""
+    return _apply(
+        _changes(lines, Reason.RECEIPT, on_hand=1),
+        reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
+    )

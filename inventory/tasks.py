@@ -1,0 +1,9 @@
+"""Inventory's Celery tasks: thin wrappers that call one service."""
+from celery import shared_task
+
+from .services import reservations_release_expired
+
+
+@shared_task
+def release_expired_reservations() -> int:
+    return reservations_release_expired()

@@ -1,0 +1,71 @@
+"""factory-boy factories for records that are not stock. Stock is only ever created through
+inventory.services (a factory for StockLevel would be a second door)."""
+import factory
+from django.contrib.auth import get_user_model
+
+from catalog.models import Category, Channel, Price, Product, Variant
+from inventory.models import Location
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    is_staff = True
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = "Tops"
+    slug = factory.LazyAttribute(lambda c: c.name.lower())
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Organic Tee {n}")
+    slug = factory.Sequence(lambda n: f"organic-tee-{n}")
+    brand = "Northwind"
+    category = factory.SubFactory(CategoryFactory)
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    barcode = factory.Sequence(lambda n: f"500{n:010d}")
+    options = factory.LazyFunction(lambda: {"size": "M", "colour": "Navy"})
+
+
+class PriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Price
+
+    variant = factory.SubFactory(VariantFactory)
+    channel = factory.LazyFunction(lambda: Channel.objects.get(code=Channel.WEB))
+    amount = "19.99"
+    currency = "GBP"
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"LOC-{n:03d}")
+    name = factory.LazyAttribute(lambda l: f"Store {l.code}")
+    kind = Location.Kind.STORE
+    city = "London"
+    latitude = 51.5
+    longitude = -0.12
+    offers_pickup = True
+    ships_orders = True
