@@ -57,6 +57,22 @@ def stores_nearest_with_variant(
     )
 
 
+def sellable_by_variant(*, variant_ids, channel: Channel, location: Location | None = None) -> dict[int, int]:
+    """Units each variant can be sold in one query: at `location` (pickup, the till), or, without one,
+    across every active location that ships orders (delivery). Variants with no stock are absent (0)."""
+    levels = StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True)
+    if location is not None:
+        levels = levels.filter(location=location)
+    else:
+        levels = levels.filter(location__ships_orders=True)
+    return dict(
+        levels.values("variant_id")
+        .annotate(units=Sum(sellable_expression(channel)))
+        .order_by()
+        .values_list("variant_id", "units")
+    )
+
+
 def stock_movement_list(*, location: Location, variant: Variant) -> QuerySet[StockMovement]:
     """A pair's ledger, newest first."""
     return StockMovement.objects.filter(location=location, variant=variant).select_related("actor").order_by(

@@ -1,0 +1,2 @@
+"""Catalog API routes (products, variants, stores)."""
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""The API under /api/v1/: each app contributes its own urls module."""
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("catalog.urls")),
+    path("", include("customers.urls")),
+]

@@ -1,0 +1,468 @@
+"""Customer API: sign-up and sign-in (browser session or app token), password reset, my profile,
+consent, addresses and timeline, and the one cart, the same whichever channel asks.
+
+Guests name their cart with the X-Cart-Token header (a browser session remembers it too);
+signed-in shoppers always get their own open cart, and a guest cart is merged into it at sign-in.
+Anything that is not yours is answered 404, as if it did not exist.
+"""
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.shortcuts import get_object_or_404
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from catalog.channels import ChannelMixin
+from catalog.models import Channel, Variant
+from inventory.models import Location
+
+from . import services
+from .models import Address, Cart, Customer
+from .selectors import cart_view, interaction_list
+
+CART_TOKEN_HEADER = "X-Cart-Token"
+SESSION_CART_KEY = "cart_token"
+CART_TOKEN_PARAM = OpenApiParameter(CART_TOKEN_HEADER, str, OpenApiParameter.HEADER, description="A guest's cart token.")
+CHANNEL_PARAM = OpenApiParameter("X-Channel", str, OpenApiParameter.HEADER, enum=["web", "mobile", "till"])
+
+
+def customer_of(request) -> Customer:
+    if not request.user.is_authenticated:
+        raise AuthenticationFailed("Sign in first.")
+    customer = getattr(request.user, "customer", None)
+    if customer is None:
+        raise PermissionDenied("This login has no customer profile.")
+    return customer
+
+
+def guest_cart(request) -> Cart | None:
+    """The open guest cart named by the header (or remembered by the browser session)."""
+    header = request.headers.get(CART_TOKEN_HEADER)
+    try:
+        token = uuid.UUID(str(header or request.session.get(SESSION_CART_KEY) or "").strip())
+    except ValueError:
+        token = None
+    cart = Cart.objects.filter(token=token, customer__isnull=True, status=Cart.Status.OPEN).first() if token else None
+    if cart is None and header:
+        raise NotFound("No open cart has that token; it may have been merged into an account at sign-in.")
+    return cart
+
+
+def current_cart(request, channel, create: bool = False) -> Cart | None:
+    if request.user.is_authenticated:
+        return services.cart_open_for_customer(customer=customer_of(request), channel=channel)
+    cart = guest_cart(request)
+    if cart is None and create:
+        cart = services.cart_create_guest(channel=channel)
+        request.session[SESSION_CART_KEY] = str(cart.token)
+    return cart
+
+
+# Serializers ----------------------------------------------------------------------------------
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class CartLineOut(serializers.Serializer):
+    id = serializers.IntegerField(source="line.id")
+    sku = serializers.CharField(source="line.variant.sku")
+    name = serializers.CharField(source="line.variant.name")
+    options = serializers.JSONField(source="line.variant.options")
+    quantity = serializers.IntegerField(source="line.quantity")
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    available = serializers.IntegerField(help_text="Units that can be supplied where this cart will be fulfilled.")
+    in_stock = serializers.BooleanField()
+
+
+class CartOut(serializers.Serializer):
+    token = serializers.UUIDField(source="cart.token", allow_null=True, default=None)
+    channel = serializers.CharField(source="channel.code")
+    fulfilment = serializers.SerializerMethodField()
+    lines = CartLineOut(many=True)
+    item_count = serializers.IntegerField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField(allow_null=True)
+
+    def get_fulfilment(self, view) -> dict | None:
+        cart = view.cart
+        if cart is None or not cart.fulfilment:
+            return None
+        if cart.fulfilment == Cart.Fulfilment.PICKUP:
+            return {"method": "pickup", "store": cart.pickup_store.code, "store_name": cart.pickup_store.name}
+        return {"method": "delivery", "address_id": cart.delivery_address_id}
+
+
+class MergeNoteOut(serializers.Serializer):
+    sku = serializers.CharField()
+    wanted = serializers.IntegerField()
+    kept = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class AddLineIn(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_LINE_QUANTITY, default=1)
+
+
+class QuantityIn(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_LINE_QUANTITY)
+
+
+class FulfilmentIn(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Cart.Fulfilment.choices)
+    store = serializers.CharField(required=False, help_text="Store code, for pickup.")
+    address_id = serializers.IntegerField(required=False, help_text="One of my addresses, for delivery.")
+
+    def validate(self, data):
+        if data["method"] == Cart.Fulfilment.PICKUP and not data.get("store"):
+            raise ValidationError({"store": ["Choose the store to collect from."]})
+        return data
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    preferred_store = serializers.SlugRelatedField(
+        slug_field="code", queryset=Location.objects.active().stores(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["id", "email", "first_name", "last_name", "phone", "preferred_store", "created_at"]
+        read_only_fields = ["id", "email", "created_at"]
+
+
+class RegisterIn(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=80, default="")
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=80, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+
+
+class SignInIn(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class SignedInOut(serializers.Serializer):
+    token = serializers.CharField(allow_null=True)
+    customer = ProfileSerializer(allow_null=True)
+    cart = CartOut(allow_null=True)
+    merged = MergeNoteOut(many=True)
+
+
+class ResetIn(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class ResetConfirmIn(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class ConsentSerializer(serializers.Serializer):
+    email = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
+    messenger = serializers.BooleanField(required=False)
+
+    def to_representation(self, customer):
+        return {
+            name: {"given": customer.consents_to(name), "at": getattr(customer, f"{name}_consent_at")}
+            for name in ("email", "sms", "messenger")
+        }
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Address
+        fields = ["id", "label", "recipient", "line1", "line2", "city", "postcode", "country", "phone",
+                  "latitude", "longitude", "is_default"]
+
+
+class InteractionOut(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField(source="get_kind_display")
+    channel = serializers.CharField(source="channel.code", allow_null=True, default=None)
+    reference = serializers.CharField()
+    detail = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+# Views ----------------------------------------------------------------------------------------
+
+
+class AuthThrottled:
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+def cart_response(cart, channel, code=status.HTTP_200_OK) -> Response:
+    response = Response(CartOut(cart_view(cart=cart, channel=channel)).data, status=code)
+    if cart is not None and cart.customer_id is None:
+        response[CART_TOKEN_HEADER] = str(cart.token)
+    return response
+
+
+@extend_schema(tags=["cart"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class CartAPI(ChannelMixin, APIView):
+    @extend_schema(responses=CartOut)
+    def get(self, request):
+        return cart_response(current_cart(request, self.channel), self.channel)
+
+
+@extend_schema(tags=["cart"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class CartLinesAPI(ChannelMixin, APIView):
+    @extend_schema(request=AddLineIn, responses={201: CartOut})
+    def post(self, request):
+        data = AddLineIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        variant = Variant.objects.select_related("product").filter(sku=data.validated_data["sku"]).first()
+        if variant is None:
+            raise ValidationError({"sku": [f"No product has SKU {data.validated_data['sku']!r}."]})
+        cart = current_cart(request, self.channel, create=True)
+        services.cart_add_line(cart=cart, variant=variant, quantity=data.validated_data["quantity"], channel=self.channel)
+        return cart_response(cart, self.channel, status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["cart"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class CartLineAPI(ChannelMixin, APIView):
+    def _line(self, request, pk):
+        cart = current_cart(request, self.channel)
+        if cart is None:
+            raise NotFound("No such line in your cart.")
+        return cart, get_object_or_404(cart.lines.select_related("variant__product"), pk=pk)
+
+    @extend_schema(request=QuantityIn, responses=CartOut)
+    def patch(self, request, pk: int):
+        cart, line = self._line(request, pk)
+        data = QuantityIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.cart_set_quantity(cart=cart, line=line, quantity=data.validated_data["quantity"], channel=self.channel)
+        return cart_response(cart, self.channel)
+
+    @extend_schema(responses=CartOut)
+    def delete(self, request, pk: int):
+        cart, line = self._line(request, pk)
+        services.cart_remove_line(cart=cart, line=line, channel=self.channel)
+        return cart_response(cart, self.channel)
+
+
+@extend_schema(tags=["cart"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class CartFulfilmentAPI(ChannelMixin, APIView):
+    @extend_schema(request=FulfilmentIn, responses=CartOut)
+    def put(self, request):
+        data = FulfilmentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = current_cart(request, self.channel, create=True)
+        if data.validated_data["method"] == Cart.Fulfilment.PICKUP:
+            store = Location.objects.active().stores().filter(code=data.validated_data["store"]).first()
+            if store is None:
+                raise ValidationError({"store": [f"No store has code {data.validated_data['store']!r}."]})
+            cart = services.cart_choose_pickup(cart=cart, store=store, channel=self.channel)
+        else:
+            address = None
+            if data.validated_data.get("address_id") is not None:
+                if cart.customer_id is None:
+                    raise NotFound("No such address.")
+                address = get_object_or_404(cart.customer.addresses, pk=data.validated_data["address_id"])
+            cart = services.cart_choose_delivery(cart=cart, address=address, channel=self.channel)
+        return cart_response(cart, self.channel)
+
+
+def signed_in(request, user, channel, *, token: bool, code=status.HTTP_200_OK) -> Response:
+    guest = guest_cart(request)
+    if not token:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    customer = getattr(user, "customer", None)
+    cart, notes = (None, [])
+    if customer is not None:
+        cart, notes = services.customer_sign_in(customer=customer, channel=channel, guest_cart=guest)
+    request.session.pop(SESSION_CART_KEY, None)
+    payload = {
+        "token": Token.objects.get_or_create(user=user)[0].key if token else None,
+        "customer": customer,
+        "cart": cart_view(cart=cart, channel=channel) if cart else None,
+        "merged": notes,
+    }
+    return Response(SignedInOut(payload).data, status=code)
+
+
+@extend_schema(tags=["auth"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class RegisterAPI(AuthThrottled, ChannelMixin, APIView):
+    """Create an account and sign in: `?session=true` signs a browser in; otherwise an app token is returned."""
+
+    def initial(self, request, *args, **kwargs):
+        self.default_channel = Channel.WEB if request.query_params.get("session") == "true" else Channel.MOBILE
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(request=RegisterIn, responses={201: SignedInOut})
+    def post(self, request):
+        data = RegisterIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = services.customer_register(channel=self.channel, **data.validated_data)
+        use_token = request.query_params.get("session") != "true"
+        return signed_in(request, customer.user, self.channel, token=use_token, code=status.HTTP_201_CREATED)
+
+
+class SignInAPI(AuthThrottled, ChannelMixin, APIView):
+    """Sign the app in: the answer carries a token for the Authorization header."""
+
+    use_token = True
+    default_channel = Channel.MOBILE
+
+    @extend_schema(tags=["auth"], request=SignInIn, responses=SignedInOut, parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+    def post(self, request):
+        data = SignInIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, username=data.validated_data["email"].lower(), password=data.validated_data["password"])
+        if user is None:
+            raise AuthenticationFailed("That email and password do not match an account.")
+        return signed_in(request, user, self.channel, token=self.use_token)
+
+
+class SessionSignInAPI(SignInAPI):
+    """Sign a browser in with a session cookie (the web storefront)."""
+
+    use_token = False
+    default_channel = Channel.WEB
+
+
+class SignOutAPI(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], request=None, responses={204: None})
+    def post(self, request):
+        Token.objects.filter(user=request.user).delete()
+        logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetAPI(AuthThrottled, APIView):
+    """Email a reset link. The answer is the same whether or not the email is known."""
+
+    @extend_schema(tags=["auth"], request=ResetIn, responses={202: None})
+    def post(self, request):
+        data = ResetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.customer_login_for_reset(email=data.validated_data["email"])
+        if user is not None:
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            token = default_token_generator.make_token(user)
+            send_mail(
+                "Reset your password",
+                f"Someone asked to reset the password for {user.email}.\n\n"
+                f"Reset code: uid={uid} token={token}\n"
+                f"Or open: {settings.SITE_URL}/account/reset/{uid}/{token}/\n\n"
+                "If it was not you, ignore this email.",
+                None,
+                [user.email],
+            )
+        return Response({"message": "If that email has an account, a reset link is on its way."},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmAPI(AuthThrottled, APIView):
+    @extend_schema(tags=["auth"], request=ResetConfirmIn, responses={200: None})
+    def post(self, request):
+        data = ResetConfirmIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            pk = force_str(urlsafe_base64_decode(data.validated_data["uid"]))
+            user = get_user_model().objects.get(pk=pk)
+        except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
+            user = None
+        if user is None or not default_token_generator.check_token(user, data.validated_data["token"]):
+            raise ValidationError({"token": ["This reset link is invalid or has expired; ask for a new one."]})
+        services.customer_set_password(user=user, password=data.validated_data["password"])
+        Token.objects.filter(user=user).delete()
+        return Response({"message": "Password changed; sign in with the new one."})
+
+
+@extend_schema(tags=["me"], parameters=[CHANNEL_PARAM])
+class MeAPI(ChannelMixin, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request):
+        return Response(ProfileSerializer(customer_of(request)).data)
+
+    @extend_schema(request=ProfileSerializer, responses=ProfileSerializer)
+    def patch(self, request):
+        customer = customer_of(request)
+        data = ProfileSerializer(customer, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        customer = services.customer_update(customer=customer, channel=self.channel, **data.validated_data)
+        return Response(ProfileSerializer(customer).data)
+
+
+@extend_schema(tags=["me"], parameters=[CHANNEL_PARAM])
+class ConsentAPI(ChannelMixin, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ConsentSerializer)
+    def get(self, request):
+        return Response(ConsentSerializer(customer_of(request)).data)
+
+    @extend_schema(request=ConsentSerializer, responses=ConsentSerializer)
+    def put(self, request):
+        data = ConsentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = services.customer_set_consent(customer=customer_of(request), channel=self.channel,
+                                                 **data.validated_data)
+        return Response(ConsentSerializer(customer).data)
+
+
+@extend_schema(tags=["me"])
+class AddressListAPI(generics.ListCreateAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = AddressSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return customer_of(self.request).addresses.all()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.address_save(customer=customer_of(self.request), **serializer.validated_data)
+
+
+@extend_schema(tags=["me"])
+class AddressAPI(generics.RetrieveUpdateDestroyAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = AddressSerializer
+    http_method_names = ["get", "patch", "delete"]
+
+    def get_queryset(self):
+        return customer_of(self.request).addresses.all()
+
+    def perform_update(self, serializer):
+        serializer.instance = services.address_save(
+            customer=customer_of(self.request), address=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.address_delete(address=instance)
+
+
+@extend_schema(tags=["me"])
+class TimelineAPI(generics.ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = InteractionOut
+
+    def get_queryset(self):
+        return interaction_list(customer=customer_of(self.request))

@@ -1,0 +1,99 @@
+"""Customer reads: the cart as a shopper sees it on a channel (current prices, availability for the
+chosen store or for delivery, totals), and a customer's timeline newest first."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from catalog.models import Channel, Price
+
+from inventory.selectors import sellable_by_variant
+
+from .models import Cart, CartLine, Customer, Interaction
+
+
+def cart_sellable(*, cart: Cart, channel: Channel, variant_ids) -> dict[int, int]:
+    """Units of each variant the cart can have: at its pickup store, or for delivery."""
+    store = cart.pickup_store if cart.fulfilment == Cart.Fulfilment.PICKUP else None
+    return sellable_by_variant(variant_ids=variant_ids, channel=channel, location=store)
+
+
+def cart_where(cart: Cart) -> str:
+    return f"at {cart.pickup_store.name}" if cart.fulfilment == Cart.Fulfilment.PICKUP else "for delivery"
+
+
+@dataclass(frozen=True)
+class CartLineView:
+    line: CartLine
+    unit_price: Decimal | None
+    currency: str | None
+    available: int
+
+    @property
+    def line_total(self) -> Decimal | None:
+        return None if self.unit_price is None else self.unit_price * self.line.quantity
+
+    @property
+    def in_stock(self) -> bool:
+        return self.available >= self.line.quantity
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart: Cart | None
+    channel: Channel
+    lines: list[CartLineView]
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((l.line_total or Decimal("0") for l in self.lines), Decimal("0.00"))
+
+    @property
+    def currency(self) -> str | None:
+        return next((l.currency for l in self.lines if l.currency), None)
+
+    @property
+    def item_count(self) -> int:
+        return sum(l.line.quantity for l in self.lines)
+
+
+def prices_in_force(*, variant_ids, channel: Channel, at=None) -> dict[int, Price]:
+    """Each variant's price on the channel now: the covering window that started last (one query)."""
+    chosen: dict[int, Price] = {}
+    rows = (
+        Price.objects.filter(variant_id__in=variant_ids, channel=channel)
+        .valid_at(at or timezone.now())
+        .order_by("variant_id", F("valid_from").desc(nulls_last=True), "-id")
+    )
+    for price in rows:
+        chosen.setdefault(price.variant_id, price)
+    return chosen
+
+
+def cart_view(*, cart: Cart | None, channel: Channel) -> CartView:
+    """The cart priced for this channel, with availability where it will be fulfilled. Four queries."""
+    if cart is None:
+        return CartView(cart=None, channel=channel, lines=[])
+    lines = list(cart.lines.select_related("variant__product").order_by("added_at", "id"))
+    ids = [l.variant_id for l in lines]
+    prices = prices_in_force(variant_ids=ids, channel=channel)
+    sellable = cart_sellable(cart=cart, channel=channel, variant_ids=ids) if ids else {}
+    return CartView(
+        cart=cart,
+        channel=channel,
+        lines=[
+            CartLineView(
+                line=l,
+                unit_price=prices[l.variant_id].amount if l.variant_id in prices else None,
+                currency=prices[l.variant_id].currency if l.variant_id in prices else None,
+                available=sellable.get(l.variant_id, 0),
+            )
+            for l in lines
+        ],
+    )
+
+
+def interaction_list(*, customer: Customer) -> QuerySet[Interaction]:
+    """The customer's timeline, newest first."""
+    return customer.interactions.select_related("channel").order_by("-created_at", "-id")

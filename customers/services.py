@@ -1,0 +1,312 @@
+"""Every write about customers: sign-up, the one cart (add, change, remove, choose pickup or delivery,
+merge a guest cart at sign-in), consent, addresses, and the timeline row each touch leaves.
+
+Cart changes lock the cart row first, so two devices changing one cart at once queue up.
+"""
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from catalog.models import Channel, Price, Variant
+from inventory.models import Location
+
+from .exceptions import EmailTaken, NotEnoughForCart, NotSoldHere
+from .models import CONSENT_CHANNELS, Address, Cart, CartLine, Customer, Interaction
+from .selectors import cart_sellable, cart_where
+
+MAX_LINE_QUANTITY = 99
+
+
+def interaction_record(
+    *, customer: Customer, kind: str, channel: Channel | None, reference: str = "", detail: dict | None = None
+) -> Interaction:
+    return Interaction.objects.create(
+        customer=customer, kind=kind, channel=channel, reference=reference, detail=detail or {}
+    )
+
+
+# Sign-up --------------------------------------------------------------------------------------
+
+
+def _validated_password(password: str, user) -> str:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from exc
+    return password
+
+
+@transaction.atomic
+def customer_register(
+    *, email: str, password: str, channel: Channel, first_name: str = "", last_name: str = "", phone: str = ""
+) -> Customer:
+    """A new customer with a login. An email already on file (any case) is refused."""
+    email = email.strip()
+    if Customer.objects.filter(email__iexact=email).exists():
+        raise EmailTaken(
+            "An account with this email already exists: sign in, or reset your password to claim it.",
+            field="email",
+        )
+    User = get_user_model()
+    user = User(username=email.lower()[:150], email=email, first_name=first_name, last_name=last_name)
+    user.set_password(_validated_password(password, user))
+    try:
+        with transaction.atomic():
+            user.save()
+            customer = Customer.objects.create(
+                email=email, user=user, first_name=first_name, last_name=last_name, phone=phone
+            )
+    except IntegrityError as exc:  # the same email registered a moment ago from another device
+        raise EmailTaken("An account with this email already exists.", field="email") from exc
+    interaction_record(customer=customer, kind=Interaction.Kind.SIGNED_UP, channel=channel)
+    return customer
+
+
+def customer_login_for_reset(*, email: str):
+    """The login a password reset goes to. A customer created at the till without a login gets one
+    (with no usable password), so owning the mailbox is what claims the account."""
+    customer = Customer.objects.filter(email__iexact=email.strip()).select_related("user").first()
+    if customer is None:
+        return None
+    if customer.user is None:
+        User = get_user_model()
+        user = User(username=customer.email.lower()[:150], email=customer.email)
+        user.set_unusable_password()
+        user.save()
+        customer.user = user
+        customer.save(update_fields=["user"])
+    return customer.user
+
+
+def customer_set_password(*, user, password: str) -> None:
+    user.set_password(_validated_password(password, user))
+    user.save(update_fields=["password"])
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, channel: Channel, **fields) -> Customer:
+    allowed = {"first_name", "last_name", "phone", "preferred_store"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise ValueError(f"{name} cannot be changed here")
+        setattr(customer, name, value)
+    customer.save(update_fields=list(fields))
+    return customer
+
+
+@transaction.atomic
+def customer_set_consent(*, customer: Customer, channel: Channel, **given: bool) -> Customer:
+    """Turn marketing consent on or off per channel; turning it on stamps the time it was given."""
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    changed = {}
+    for name, on in given.items():
+        if name not in CONSENT_CHANNELS:
+            raise ValueError(f"unknown consent channel {name}")
+        field = f"{name}_consent_at"
+        if on and getattr(locked, field) is None:
+            setattr(locked, field, timezone.now())
+            changed[name] = True
+        elif not on and getattr(locked, field) is not None:
+            setattr(locked, field, None)
+            changed[name] = False
+    if changed:
+        locked.save(update_fields=[f"{name}_consent_at" for name in changed])
+        interaction_record(customer=locked, kind=Interaction.Kind.CONSENT_CHANGED, channel=channel, detail=changed)
+    return locked
+
+
+# Addresses ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def address_save(*, customer: Customer, address: Address | None = None, **fields) -> Address:
+    address = address or Address(customer=customer)
+    for name, value in fields.items():
+        setattr(address, name, value)
+    address.save()
+    if address.is_default:
+        customer.addresses.exclude(pk=address.pk).update(is_default=False)
+    return address
+
+
+def address_delete(*, address: Address) -> None:
+    address.delete()
+
+
+# The cart -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeNote:
+    sku: str
+    wanted: int
+    kept: int
+    message: str
+
+
+def cart_open_for_customer(*, customer: Customer, channel: Channel) -> Cart:
+    """The customer's one open cart, created on first use (the database allows only one)."""
+    cart = Cart.objects.filter(customer=customer, status=Cart.Status.OPEN).first()
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(customer=customer, channel=channel)
+    except IntegrityError:  # another device opened it a moment ago
+        return Cart.objects.get(customer=customer, status=Cart.Status.OPEN)
+
+
+def cart_create_guest(*, channel: Channel) -> Cart:
+    return Cart.objects.create(channel=channel)
+
+
+def _lock(cart: Cart) -> Cart:
+    locked = Cart.objects.select_for_update().get(pk=cart.pk)
+    if locked.status != Cart.Status.OPEN:
+        raise ValidationError({"cart": ["This cart is closed; start a new one."]})
+    return locked
+
+
+def _touched(cart: Cart, channel: Channel, change: dict) -> None:
+    cart.channel = channel
+    cart.updated_at = timezone.now()
+    cart.save(update_fields=["channel", "updated_at"])
+    if cart.customer_id:
+        interaction_record(
+            customer=cart.customer, kind=Interaction.Kind.CART_CHANGED, channel=channel,
+            reference=f"cart:{cart.token}", detail=change,
+        )
+
+
+def _check_quantity(quantity) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationError({"quantity": [f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}."]})
+    return quantity
+
+
+def _check_sellable(cart: Cart, channel: Channel, variant: Variant, quantity: int) -> None:
+    if not variant.is_active or not variant.product.is_active:
+        raise NotSoldHere(f"{variant.sku} is no longer sold.", sku=variant.sku)
+    if not Price.objects.filter(variant=variant, channel=channel).valid_at(timezone.now()).exists():
+        raise NotSoldHere(f"{variant.sku} is not sold on {channel.name}.", sku=variant.sku)
+    available = cart_sellable(cart=cart, channel=channel, variant_ids=[variant.pk]).get(variant.pk, 0)
+    if quantity > available:
+        raise NotEnoughForCart(
+            f"Only {available} × {variant.sku} available {cart_where(cart)}.", sku=variant.sku, available=available
+        )
+
+
+@transaction.atomic
+def cart_add_line(*, cart: Cart, variant: Variant, quantity: int, channel: Channel) -> CartLine:
+    """Add units of a variant (to an existing line if there is one), within what can be supplied."""
+    cart = _lock(cart)
+    _check_quantity(quantity)
+    line = cart.lines.filter(variant=variant).first()
+    total = quantity + (line.quantity if line else 0)
+    if total > MAX_LINE_QUANTITY:
+        raise ValidationError({"quantity": [f"At most {MAX_LINE_QUANTITY} of one item per order."]})
+    _check_sellable(cart, channel, variant, total)
+    if line:
+        line.quantity, line.channel, line.updated_at = total, channel, timezone.now()
+        line.save(update_fields=["quantity", "channel", "updated_at"])
+    else:
+        line = CartLine.objects.create(cart=cart, variant=variant, quantity=total, channel=channel)
+    _touched(cart, channel, {"sku": variant.sku, "added": quantity, "quantity": total})
+    return line
+
+
+@transaction.atomic
+def cart_set_quantity(*, cart: Cart, line: CartLine, quantity: int, channel: Channel) -> CartLine:
+    cart = _lock(cart)
+    _check_quantity(quantity)
+    if quantity > line.quantity:
+        _check_sellable(cart, channel, line.variant, quantity)
+    line.quantity, line.channel, line.updated_at = quantity, channel, timezone.now()
+    line.save(update_fields=["quantity", "channel", "updated_at"])
+    _touched(cart, channel, {"sku": line.variant.sku, "quantity": quantity})
+    return line
+
+
+@transaction.atomic
+def cart_remove_line(*, cart: Cart, line: CartLine, channel: Channel) -> Cart:
+    cart = _lock(cart)
+    sku = line.variant.sku
+    line.delete()
+    _touched(cart, channel, {"sku": sku, "removed": True})
+    return cart
+
+
+@transaction.atomic
+def cart_choose_pickup(*, cart: Cart, store: Location, channel: Channel) -> Cart:
+    if not (store.is_active and store.offers_pickup):
+        raise ValidationError({"store": [f"{store.name} does not offer pickup."]})
+    cart = _lock(cart)
+    cart.fulfilment, cart.pickup_store, cart.delivery_address = Cart.Fulfilment.PICKUP, store, None
+    cart.save(update_fields=["fulfilment", "pickup_store", "delivery_address"])
+    _touched(cart, channel, {"fulfilment": "pickup", "store": store.code})
+    return cart
+
+
+@transaction.atomic
+def cart_choose_delivery(*, cart: Cart, address: Address | None, channel: Channel) -> Cart:
+    if address is not None and address.customer_id != cart.customer_id:
+        raise ValueError("address belongs to another customer")
+    cart = _lock(cart)
+    cart.fulfilment, cart.pickup_store, cart.delivery_address = Cart.Fulfilment.DELIVERY, None, address
+    cart.save(update_fields=["fulfilment", "pickup_store", "delivery_address"])
+    _touched(cart, channel, {"fulfilment": "delivery"})
+    return cart
+
+
+@transaction.atomic
+def customer_sign_in(
+    *, customer: Customer, channel: Channel, guest_cart: Cart | None = None
+) -> tuple[Cart, list[MergeNote]]:
+    """Record the sign-in and fold a guest cart into the customer's one cart.
+
+    Quantities are added, each capped by what can be supplied for the customer's cart (its pickup
+    store, or delivery); every cap or drop is returned as a note to show the shopper.
+    """
+    interaction_record(customer=customer, kind=Interaction.Kind.SIGNED_IN, channel=channel)
+    cart = cart_open_for_customer(customer=customer, channel=channel)
+    if guest_cart is None or guest_cart.pk == cart.pk:
+        return cart, []
+    guest = Cart.objects.select_for_update().filter(pk=guest_cart.pk, customer__isnull=True,
+                                                     status=Cart.Status.OPEN).first()
+    if guest is None:
+        return cart, []
+    cart = _lock(cart)
+    if not cart.fulfilment and guest.fulfilment:
+        cart.fulfilment, cart.pickup_store = guest.fulfilment, guest.pickup_store
+        cart.save(update_fields=["fulfilment", "pickup_store"])
+    guest_lines = list(guest.lines.select_related("variant"))
+    mine = {line.variant_id: line for line in cart.lines.all()}
+    sellable = cart_sellable(cart=cart, channel=channel, variant_ids=[l.variant_id for l in guest_lines])
+    notes = []
+    for gl in guest_lines:
+        existing = mine.get(gl.variant_id)
+        wanted = gl.quantity + (existing.quantity if existing else 0)
+        kept = min(wanted, sellable.get(gl.variant_id, 0), MAX_LINE_QUANTITY)
+        sku = gl.variant.sku
+        if kept < wanted:
+            message = (f"{sku}: only {kept} available {cart_where(cart)}, so your cart has {kept} (you had {wanted})."
+                       if kept else f"{sku} is no longer available {cart_where(cart)} and was not added.")
+        else:
+            message = f"{sku}: added {gl.quantity} from the cart you filled before signing in."
+        notes.append(MergeNote(sku=sku, wanted=wanted, kept=kept, message=message))
+        if existing and kept:
+            existing.quantity, existing.channel, existing.updated_at = kept, channel, timezone.now()
+            existing.save(update_fields=["quantity", "channel", "updated_at"])
+        elif existing:
+            existing.delete()
+        elif kept:
+            CartLine.objects.create(cart=cart, variant=gl.variant, quantity=kept, channel=gl.channel)
+    guest.status, guest.merged_into = Cart.Status.MERGED, cart
+    guest.save(update_fields=["status", "merged_into"])
+    _touched(cart, channel, {"merged_guest_cart": str(guest.token), "lines": len(guest_lines)})
+    return cart, notes
