@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("customers.urls")),
+    path("", include("orders.urls")),
 ]

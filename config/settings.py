@@ -143,6 +143,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Stripe. STRIPE_API_BASE points the SDK at a local double (localstripe) in tests and the demo.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local_double" if DEBUG else "")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local_double" if DEBUG else "")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+
 # Inventory
 STOCK_RESERVATION_HOLD = timedelta(minutes=env.int("STOCK_RESERVATION_HOLD_MINUTES", default=15))
 

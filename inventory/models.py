@@ -51,6 +51,9 @@ class Location(models.Model):
         default=7, help_text="Days a ready pickup order is kept before it is cancelled and restocked."
     )
     is_active = models.BooleanField(default=True)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="stores", help_text="Staff who work here (till, pickups)."
+    )
 
     objects = LocationQuerySet.as_manager()
 

@@ -2,6 +2,7 @@
 printed, when the suite runs on SQLite."""
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from catalog.models import Channel
 from tests.factories import LocationFactory, VariantFactory
@@ -20,6 +21,14 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     return f"database: {settings.DATABASES['default']['ENGINE']} ({settings.DATABASES['default']['NAME']})"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Rate limits count in the cache; each test starts with none spent."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

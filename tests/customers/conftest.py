@@ -1,6 +1,5 @@
 """Fixtures for customer and cart API tests: a priced, stocked catalog and API clients per device."""
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from catalog.models import Channel
@@ -9,13 +8,6 @@ from inventory import services as stock
 from tests.factories import PriceFactory, VariantFactory
 
 PASSWORD = "correct-horse-battery-9"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

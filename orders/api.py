@@ -1,0 +1,269 @@
+"""Orders API: checkout (Idempotency-Key required), my orders from every channel, cancel, voucher
+check, the staff till sale, and the Stripe webhook."""
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.channels import ChannelMixin
+from catalog.models import Variant
+from customers.api import CART_TOKEN_HEADER, CART_TOKEN_PARAM, CHANNEL_PARAM, current_cart, customer_of
+from customers.models import Customer
+from customers.selectors import cart_view
+from inventory.models import Location
+
+from . import services, stripe_gateway
+from .exceptions import CheckoutRefused
+from .models import Order, OrderLine, Payment
+from .selectors import order_list, voucher_evaluate
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAM = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
+                                     description="A fresh random key per order; resend it when retrying.")
+
+
+class ShipToIn(serializers.Serializer):
+    name = serializers.CharField(max_length=160)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    postcode = serializers.CharField(max_length=16)
+    country = serializers.CharField(max_length=2, default="GB")
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90, default=None)
+    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180, default=None)
+
+
+class CheckoutIn(serializers.Serializer):
+    fulfilment = serializers.ChoiceField(choices=[Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY])
+    store = serializers.CharField(required=False, help_text="Store code, for pickup.")
+    address_id = serializers.IntegerField(required=False, help_text="One of my saved addresses, for delivery.")
+    address = ShipToIn(required=False, help_text="A delivery address typed at checkout.")
+    email = serializers.EmailField(required=False, help_text="Required for guests.")
+    phone = serializers.CharField(required=False, default="", allow_blank=True, max_length=32)
+    payment_method = serializers.ChoiceField(choices=[Payment.Method.CARD, Payment.Method.PAY_AT_PICKUP])
+    payment_method_id = serializers.CharField(required=False, default="", allow_blank=True,
+                                              help_text="The Stripe PaymentMethod id (pm_…) from the card form.")
+    voucher = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class OrderLineOut(serializers.ModelSerializer):
+    location = serializers.CharField(source="location.code")
+    unit_price = serializers.DecimalField(source="unit_price_amount", max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(source="discount_amount", max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(source="total_amount", max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "sku", "name", "options", "quantity", "unit_price", "discount", "total", "currency",
+                  "location", "quantity_cancelled", "quantity_fulfilled", "quantity_returned"]
+
+
+class PaymentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["method", "status", "currency", "authorised_amount", "captured_amount", "refunded_amount"]
+
+
+class OrderOut(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    pickup_store = serializers.CharField(source="pickup_store.code", allow_null=True, default=None)
+    voucher = serializers.CharField(source="voucher.code", allow_null=True, default=None)
+    lines = OrderLineOut(many=True)
+    payment = PaymentOut()
+
+    class Meta:
+        model = Order
+        fields = ["number", "status", "channel", "fulfilment", "pickup_store", "email", "ship_to_name",
+                  "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_postcode", "ship_to_country",
+                  "currency", "subtotal_amount", "discount_amount", "total_amount", "voucher", "placed_at",
+                  "lines", "payment"]
+
+
+def _scoped_key(request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key or len(key) > 64:
+        raise ValidationError({IDEMPOTENCY_HEADER: ["Send a unique Idempotency-Key header (up to 64 characters)."]})
+    owner = f"customer:{customer_of(request).pk}" if request.user.is_authenticated else \
+        f"cart:{request.headers.get(CART_TOKEN_HEADER) or request.session.get('cart_token', '')}"
+    return f"{owner}|{key}"
+
+
+@extend_schema(tags=["checkout"], parameters=[IDEMPOTENCY_PARAM, CART_TOKEN_PARAM, CHANNEL_PARAM])
+class CheckoutAPI(ChannelMixin, APIView):
+    """Place an order from my cart. The same key and body return the same order (200); another body, 422."""
+
+    @extend_schema(request=CheckoutIn, responses={201: OrderOut, 200: OrderOut})
+    def post(self, request):
+        key = _scoped_key(request)
+        fingerprint = services.request_fingerprint({"body": request.data, "channel": self.channel.code})
+        earlier = services.checkout_replay(idempotency_key=key, fingerprint=fingerprint)
+        if earlier is not None:
+            return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
+        data = CheckoutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = current_cart(request, self.channel)
+        if cart is None:
+            raise CheckoutRefused("Your cart is empty.", field="cart")
+        order = services.order_place(cart=cart, choice=self._choice(request, cart, data.validated_data),
+                                     idempotency_key=key, fingerprint=fingerprint,
+                                     actor=request.user if request.user.is_authenticated else None)
+        return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+
+    def _choice(self, request, cart, data) -> services.CheckoutChoice:
+        store, ship_to = None, None
+        if data["fulfilment"] == Order.Fulfilment.PICKUP:
+            store = Location.objects.active().stores().filter(code=data.get("store") or "").first()
+            if store is None:
+                raise ValidationError({"store": ["Choose a store by its code."]})
+        elif data.get("address_id") is not None:
+            if cart.customer is None:
+                raise ValidationError({"address_id": ["Sign in to use a saved address."]})
+            ship_to = services.ShipTo.from_address(get_object_or_404(cart.customer.addresses, pk=data["address_id"]))
+        elif data.get("address"):
+            ship_to = services.ShipTo(**data["address"])
+        elif cart.delivery_address is not None:
+            ship_to = services.ShipTo.from_address(cart.delivery_address)
+        else:
+            raise ValidationError({"address": ["Give a delivery address."]})
+        email = data.get("email") or (cart.customer.email if cart.customer else "")
+        if not email:
+            raise ValidationError({"email": ["Give an email address for the order confirmation."]})
+        return services.CheckoutChoice(
+            channel=self.channel, fulfilment=data["fulfilment"], payment_method=data["payment_method"], email=email,
+            phone=data["phone"] or (cart.customer.phone if cart.customer else ""), pickup_store=store,
+            ship_to=ship_to, card=data["payment_method_id"], voucher_code=data["voucher"],
+        )
+
+
+@extend_schema(tags=["orders"])
+class OrderListAPI(generics.ListAPIView):
+    """My orders from every channel: web, app and till."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderOut
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        return order_list(customer=customer_of(self.request))
+
+
+@extend_schema(tags=["orders"])
+class OrderDetailAPI(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderOut
+    lookup_field = "number"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        return order_list(customer=customer_of(self.request))
+
+
+@extend_schema(tags=["orders"])
+class OrderCancelAPI(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=OrderOut)
+    def post(self, request, number: str):
+        order = get_object_or_404(order_list(customer=customer_of(request)), number=number)
+        order = services.order_cancel(order=order, actor=request.user, note="cancelled by the customer")
+        return Response(OrderOut(order_list(customer=order.customer).get(pk=order.pk)).data)
+
+
+class VoucherCheckIn(serializers.Serializer):
+    code = serializers.CharField()
+    email = serializers.EmailField(required=False, default="")
+
+
+class VoucherCheckOut(serializers.Serializer):
+    code = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+@extend_schema(tags=["checkout"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class VoucherCheckAPI(ChannelMixin, APIView):
+    """What a code would take off my cart now, or why it is refused."""
+
+    @extend_schema(request=VoucherCheckIn, responses=VoucherCheckOut)
+    def post(self, request):
+        data = VoucherCheckIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        view = cart_view(cart=current_cart(request, self.channel), channel=self.channel)
+        if not view.lines:
+            raise CheckoutRefused("Your cart is empty.", field="cart")
+        voucher, discount = voucher_evaluate(code=data.validated_data["code"], subtotal=view.subtotal,
+                                             currency=view.currency, customer=view.cart.customer,
+                                             email=data.validated_data["email"])
+        return Response(VoucherCheckOut({"code": voucher.code, "subtotal": view.subtotal, "discount": discount,
+                                         "total": view.subtotal - discount, "currency": view.currency}).data)
+
+
+class TillLineIn(serializers.Serializer):
+    sku = serializers.CharField(help_text="SKU or barcode, as scanned.")
+    quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
+
+
+class TillSaleIn(serializers.Serializer):
+    store = serializers.CharField()
+    lines = TillLineIn(many=True, allow_empty=False)
+    payment_method = serializers.ChoiceField(choices=[Payment.Method.CASH, Payment.Method.CARD_PRESENT])
+    customer_email = serializers.EmailField(required=False, default="")
+
+
+@extend_schema(tags=["staff"])
+class TillSaleAPI(APIView):
+    """A sale at the counter by staff of that store; joins the customer's history when one is given."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=TillSaleIn, responses={201: OrderOut})
+    def post(self, request):
+        data = TillSaleIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = Location.objects.active().filter(code=data.validated_data["store"], sells_in_store=True).first()
+        if store is None:
+            raise ValidationError({"store": ["No store with that code sells here."]})
+        if not (request.user.is_superuser or store.staff.filter(pk=request.user.pk).exists()):
+            raise PermissionDenied(f"You are not on the staff of {store.name}.")
+        lines = []
+        for i, line in enumerate(data.validated_data["lines"]):
+            variant = Variant.objects.filter(Q(sku=line["sku"]) | Q(barcode=line["sku"])).first()
+            if variant is None:
+                raise ValidationError({"lines": {i: {"sku": [f"Nothing has SKU or barcode {line['sku']!r}."]}}})
+            lines.append((variant, line["quantity"]))
+        customer = None
+        if data.validated_data["customer_email"]:
+            customer = Customer.objects.filter(email__iexact=data.validated_data["customer_email"]).first()
+            if customer is None:
+                raise ValidationError({"customer_email": ["No customer has that email."]})
+        order = services.till_sale(store=store, lines=lines, staff=request.user, customer=customer,
+                                   payment_method=data.validated_data["payment_method"])
+        return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class StripeWebhookAPI(APIView):
+    """Stripe's deliveries: the signature is checked, each event is applied at most once."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    @extend_schema(tags=["payments"], request=None, responses={200: None, 400: None})
+    def post(self, request):
+        try:
+            event = stripe_gateway.verify_webhook(payload=request.body,
+                                                  signature=request.headers.get("Stripe-Signature", ""))
+        except Exception as exc:  # bad JSON, bad or stale signature: nothing is applied
+            raise ValidationError({"Stripe-Signature": [f"Webhook refused: {exc}"]}) from exc
+        applied = services.stripe_event_apply(event=event)
+        return Response({"received": True, "applied": applied})

@@ -1,0 +1,39 @@
+"""Orders' domain errors: checkout refusals, voucher refusals, payment failures."""
+from rest_framework import status
+
+from config.exceptions import DomainError
+
+
+class CheckoutRefused(DomainError):
+    code = "checkout_refused"
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class CheckoutInProgress(DomainError):
+    code = "checkout_in_progress"
+    http_status = status.HTTP_409_CONFLICT
+
+
+class VoucherRefused(DomainError):
+    code = "voucher_refused"
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class PaymentDeclined(DomainError):
+    code = "payment_declined"
+    http_status = status.HTTP_402_PAYMENT_REQUIRED
+
+
+class PaymentProviderError(DomainError):
+    code = "payment_provider_error"
+    http_status = status.HTTP_502_BAD_GATEWAY
+
+
+class OrderNotCancellable(DomainError):
+    code = "order_not_cancellable"
+    http_status = status.HTTP_409_CONFLICT

@@ -1,0 +1,252 @@
+"""Orders from every channel with frozen line prices, their status history, vouchers, and the money:
+Stripe payments (authorised at checkout, captured when goods leave), refunds and webhook receipts."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from catalog.models import Channel, Variant
+from customers.models import Customer
+from inventory.models import Location
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Voucher(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percentage off"
+        FIXED = "fixed", "Fixed amount off"
+
+    code = models.CharField(max_length=32, help_text="What the shopper types; matched ignoring case.")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))],
+                                help_text="Percent (e.g. 15) or amount (e.g. 10.00).")
+    currency = models.CharField(max_length=3, default="GBP")
+    min_spend_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Across everyone; 1 = single-use code.")
+    max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="voucher_code_unique_any_case"),
+            models.CheckConstraint(condition=~Q(kind="percent") | Q(value__lte=100), name="voucher_percent_max_100"),
+            models.CheckConstraint(condition=Q(max_uses__isnull=True) | Q(uses__lte=F("max_uses")),
+                                   name="voucher_uses_within_limit"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        PARTLY_FULFILLED = "partly_fulfilled", "Partly fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS = {
+        Status.PLACED: {Status.PARTLY_FULFILLED, Status.FULFILLED, Status.CANCELLED},
+        Status.PARTLY_FULFILLED: {Status.FULFILLED, Status.CANCELLED},
+        Status.FULFILLED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    class Fulfilment(models.TextChoices):
+        PICKUP = "pickup", "Pickup in store"
+        DELIVERY = "delivery", "Delivery"
+        TILL = "till", "Sold at the till"
+
+    number = models.CharField(max_length=16, unique=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
+    fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices)
+    pickup_store = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    ship_to_name = models.CharField(max_length=160, blank=True)
+    ship_to_line1 = models.CharField(max_length=200, blank=True)
+    ship_to_line2 = models.CharField(max_length=200, blank=True)
+    ship_to_city = models.CharField(max_length=100, blank=True)
+    ship_to_postcode = models.CharField(max_length=16, blank=True)
+    ship_to_country = models.CharField(max_length=2, blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal_amount = models.DecimalField(**MONEY)
+    discount_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    total_amount = models.DecimalField(**MONEY)
+    voucher = models.ForeignKey(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    placed_at = models.DateTimeField(default=timezone.now)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", help_text="The member of staff, for till sales.")
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [models.Index(fields=["customer", "-placed_at"], name="order_history")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(condition=~Q(fulfilment="pickup") | Q(pickup_store__isnull=False),
+                                   name="order_pickup_has_store"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.number}"
+
+    def can_transition_to(self, new: str) -> bool:
+        return new in self.TRANSITIONS[self.status]
+
+
+class CheckoutAttempt(models.Model):
+    """Claims an Idempotency-Key before any stock or money moves, so a retried or doubled checkout
+    returns the first one's order, and the same key with a different body is refused."""
+
+    key = models.CharField(max_length=100, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Checkout {self.key}"
+
+
+class OrderLine(models.Model):
+    """A line as sold: SKU, name, options and unit price copied at the time of sale."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+",
+                                 help_text="Where the units are committed and sent from.")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=250)
+    options = models.JSONField(default=dict, blank=True)
+    unit_price_amount = models.DecimalField(**MONEY)
+    discount_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="This line's share of vouchers.")
+    currency = models.CharField(max_length=3)
+    quantity = models.PositiveIntegerField()
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_fulfilled = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=F("quantity_cancelled") + F("quantity_fulfilled")),
+                name="order_line_cancelled_and_fulfilled_within_quantity",
+            ),
+            models.CheckConstraint(condition=Q(quantity_fulfilled__gte=F("quantity_returned")),
+                                   name="order_line_returned_within_fulfilled"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+    @property
+    def total_amount(self) -> Decimal:
+        return self.unit_price_amount * self.quantity - self.discount_amount
+
+    @property
+    def quantity_open(self) -> int:
+        return self.quantity - self.quantity_cancelled - self.quantity_fulfilled
+
+    def amount_for(self, units: int) -> Decimal:
+        """What `units` of this line cost after its discount share, rounded to the penny."""
+        per_unit = self.total_amount / self.quantity
+        return (per_unit * units).quantize(Decimal("0.01"))
+
+
+class OrderEvent(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    note = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class VoucherRedemption(models.Model):
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="redemption")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.voucher} on {self.order}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CARD = "card", "Card (online)"
+        PAY_AT_PICKUP = "pay_at_pickup", "Pay at pickup"
+        CASH = "cash", "Cash at the till"
+        CARD_PRESENT = "card_present", "Card at the till"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To be paid at pickup"
+        AUTHORISED = "authorised", "Authorised"
+        CAPTURED = "captured", "Captured"
+        VOIDED = "voided", "Voided"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="payment")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    currency = models.CharField(max_length=3)
+    authorised_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    captured_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    refunded_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    stripe_payment_intent = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(captured_amount__lte=F("authorised_amount")) | Q(method="pay_at_pickup"),
+                                   name="payment_captured_within_authorised"),
+            models.CheckConstraint(condition=Q(refunded_amount__lte=F("captured_amount")),
+                                   name="payment_refunded_within_captured"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} for {self.order.number} ({self.status})"
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    reason = models.CharField(max_length=200, blank=True)
+    stripe_refund = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} on {self.payment.order.number}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event applied; its id is unique, so a redelivered event is applied at most once."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=64)
+    payment_intent = models.CharField(max_length=64, blank=True, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,428 @@
+"""Every write about orders and money: checkout from any channel, the till sale, cancelling,
+capturing and refunding payments, and applying Stripe webhooks.
+
+Checkout runs in three steps so that no Stripe call happens while stock rows are locked:
+  1. claim the Idempotency-Key, price the cart, route it, and reserve the stock (short transaction);
+  2. authorise the card at Stripe (no transaction open);
+  3. in one transaction: redeem the voucher, write the order with frozen prices, commit the reserved
+     stock at the routed locations, close the cart.
+Any failure after step 1 releases the hold, and after step 2 also voids the authorisation.
+"""
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Channel, Variant
+from config.exceptions import InvalidTransition
+from customers.models import Address, Cart, Customer, Interaction
+from customers.selectors import prices_in_force
+from customers.services import interaction_record
+from inventory.models import Location
+from inventory.services import StockLine, reservation_commit, reservation_release, stock_release_committed, stock_reserve, stock_sell
+
+from . import stripe_gateway
+from .exceptions import (
+    CheckoutInProgress,
+    CheckoutRefused,
+    IdempotencyKeyReused,
+    OrderNotCancellable,
+    PaymentProviderError,
+)
+from .models import CheckoutAttempt, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher, VoucherRedemption
+from .routing import Routed, route_delivery, route_pickup
+from .selectors import discount_shares, voucher_evaluate
+
+logger = logging.getLogger(__name__)
+
+NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str = "GB"
+    line2: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @classmethod
+    def from_address(cls, address: Address) -> "ShipTo":
+        return cls(name=address.recipient, line1=address.line1, line2=address.line2, city=address.city,
+                   postcode=address.postcode, country=address.country, latitude=address.latitude,
+                   longitude=address.longitude)
+
+
+@dataclass(frozen=True)
+class CheckoutChoice:
+    """What the shopper chose at checkout, whichever channel they are on."""
+
+    channel: Channel
+    fulfilment: str
+    payment_method: str
+    email: str
+    phone: str = ""
+    pickup_store: Location | None = None
+    ship_to: ShipTo | None = None
+    card: str = ""
+    voucher_code: str = ""
+
+
+def request_fingerprint(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _new_number() -> str:
+    return "R" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+
+
+def _set_status(order: Order, new: str, *, actor=None, note: str = "") -> None:
+    """The one place an order's status changes; the caller holds the order's row lock."""
+    if not order.can_transition_to(new):
+        raise InvalidTransition(order, order.status, new)
+    OrderEvent.objects.create(order=order, from_status=order.status, to_status=new, actor=actor, note=note)
+    order.status = new
+    order.save(update_fields=["status"])
+
+
+# Checkout -------------------------------------------------------------------------------------
+
+
+def _replayed(attempt: CheckoutAttempt, fingerprint: str) -> Order:
+    if attempt.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for a different checkout; use a new key for a new order.",
+            field="Idempotency-Key",
+        )
+    if attempt.order_id is None:
+        raise CheckoutInProgress("A checkout with this Idempotency-Key is still being processed; retry shortly.")
+    return attempt.order
+
+
+def checkout_replay(*, idempotency_key: str, fingerprint: str) -> Order | None:
+    """The order an earlier request with this key placed, if any (refusing a different body)."""
+    attempt = CheckoutAttempt.objects.filter(key=idempotency_key).select_related("order").first()
+    return _replayed(attempt, fingerprint) if attempt else None
+
+
+def _claim(idempotency_key: str, fingerprint: str) -> CheckoutAttempt | Order:
+    try:
+        with transaction.atomic():
+            return CheckoutAttempt.objects.create(key=idempotency_key, fingerprint=fingerprint)
+    except IntegrityError:  # another request with this key got there first
+        return _replayed(CheckoutAttempt.objects.select_related("order").get(key=idempotency_key), fingerprint)
+
+
+def _priced_lines(cart: Cart, channel: Channel) -> tuple[list, dict, str]:
+    lines = list(cart.lines.select_related("variant__product").order_by("id"))
+    if not lines:
+        raise CheckoutRefused("Your cart is empty.", field="cart")
+    prices = prices_in_force(variant_ids=[l.variant_id for l in lines], channel=channel)
+    missing = [l.variant.sku for l in lines if l.variant_id not in prices]
+    if missing:
+        raise CheckoutRefused(f"Not sold on {channel.name}: {', '.join(missing)}. Remove them to check out.",
+                              field="cart", skus=missing)
+    currencies = {p.currency for p in prices.values()}
+    if len(currencies) != 1:
+        raise CheckoutRefused("The cart mixes currencies and cannot be paid in one go.", field="cart")
+    return lines, prices, currencies.pop()
+
+
+def _check_choice(choice: CheckoutChoice) -> None:
+    if choice.fulfilment == Order.Fulfilment.PICKUP:
+        store = choice.pickup_store
+        if store is None or not (store.is_active and store.offers_pickup):
+            raise CheckoutRefused("Choose a store that offers pickup.", field="store")
+    elif choice.fulfilment == Order.Fulfilment.DELIVERY:
+        if choice.ship_to is None:
+            raise CheckoutRefused("Give a delivery address.", field="address")
+    else:
+        raise CheckoutRefused(f"Unknown fulfilment {choice.fulfilment!r}.", field="fulfilment")
+    if choice.payment_method == Payment.Method.PAY_AT_PICKUP and choice.fulfilment != Order.Fulfilment.PICKUP:
+        raise CheckoutRefused("Pay at pickup is only for orders collected in store.", field="payment_method")
+    if choice.payment_method not in (Payment.Method.CARD, Payment.Method.PAY_AT_PICKUP):
+        raise CheckoutRefused(f"Unknown payment method {choice.payment_method!r}.", field="payment_method")
+    if not choice.email:
+        raise CheckoutRefused("Give an email address for the order confirmation.", field="email")
+
+
+def order_place(
+    *, cart: Cart, choice: CheckoutChoice, idempotency_key: str, fingerprint: str, actor=None
+) -> Order:
+    """Turn a cart into an order: stock committed where it is routed, card authorised, prices frozen."""
+    claimed = _claim(idempotency_key, fingerprint)
+    if isinstance(claimed, Order):
+        return claimed
+    try:
+        return _place(cart, choice, claimed, actor)
+    except BaseException:
+        CheckoutAttempt.objects.filter(pk=claimed.pk, order__isnull=True).delete()
+        raise
+
+
+def _place(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor) -> Order:
+    _check_choice(choice)
+    lines, prices, currency = _priced_lines(cart, choice.channel)
+    subtotal = sum((prices[l.variant_id].amount * l.quantity for l in lines), Decimal("0"))
+    voucher, discount = None, Decimal("0")
+    if choice.voucher_code:
+        voucher, discount = voucher_evaluate(code=choice.voucher_code, subtotal=subtotal, currency=currency,
+                                             customer=cart.customer, email=choice.email)
+    total = subtotal - discount
+    if choice.payment_method == Payment.Method.CARD and total > 0 and not choice.card:
+        raise CheckoutRefused("Give the card to pay with.", field="payment_method_id")
+
+    wanted = [(l.variant, l.quantity) for l in lines]
+    if choice.fulfilment == Order.Fulfilment.PICKUP:
+        routed = route_pickup(lines=wanted, store=choice.pickup_store)
+    else:
+        routed = route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
+                                longitude=choice.ship_to.longitude)
+    hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in routed], channel=choice.channel,
+                         reference=f"checkout:{attempt.pk}")
+
+    intent = None
+    try:
+        if choice.payment_method == Payment.Method.CARD and total > 0:
+            intent = stripe_gateway.authorise(amount=total, currency=currency, payment_method=choice.card,
+                                              reference=f"checkout:{attempt.pk}")
+        with transaction.atomic():
+            return _record(cart, choice, attempt, actor, routed, prices, currency, subtotal, voucher, discount,
+                           hold, intent)
+    except BaseException:
+        reservation_release(reservation=hold)
+        if intent is not None:
+            try:
+                stripe_gateway.void(payment_intent=intent.id)
+            except PaymentProviderError:
+                logger.exception("could not void %s after a failed checkout", intent.id)
+        raise
+
+
+def _record(cart, choice, attempt, actor, routed: list[Routed], prices, currency, subtotal, voucher, discount, hold,
+            intent) -> Order:
+    if voucher is not None:
+        voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
+        voucher, discount = voucher_evaluate(code=voucher.code, subtotal=subtotal, currency=currency,
+                                             customer=cart.customer, email=choice.email)
+        Voucher.objects.filter(pk=voucher.pk).update(uses=F("uses") + 1)
+    total = subtotal - discount
+    ship_to = choice.ship_to
+    order = Order.objects.create(
+        number=_new_number(), customer=cart.customer, channel=choice.channel, fulfilment=choice.fulfilment,
+        pickup_store=choice.pickup_store, email=choice.email, phone=choice.phone, currency=currency,
+        subtotal_amount=subtotal, discount_amount=discount, total_amount=total, voucher=voucher, placed_by=actor,
+        **({} if ship_to is None else {
+            "ship_to_name": ship_to.name, "ship_to_line1": ship_to.line1, "ship_to_line2": ship_to.line2,
+            "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,
+        }),
+    )
+    line_totals = [prices[r.variant.pk].amount * r.quantity for r in routed]
+    OrderLine.objects.bulk_create([
+        OrderLine(order=order, variant=r.variant, location=r.location, sku=r.variant.sku, name=r.variant.name,
+                  options=r.variant.options, unit_price_amount=prices[r.variant.pk].amount, discount_amount=share,
+                  currency=currency, quantity=r.quantity)
+        for r, share in zip(routed, discount_shares(line_totals, discount), strict=True)
+    ])
+    if voucher is not None:
+        VoucherRedemption.objects.create(voucher=voucher, order=order, customer=cart.customer, email=choice.email)
+    Payment.objects.create(
+        order=order, method=choice.payment_method, currency=currency,
+        status=(Payment.Status.PENDING if choice.payment_method == Payment.Method.PAY_AT_PICKUP
+                else Payment.Status.AUTHORISED),
+        authorised_amount=total if choice.payment_method == Payment.Method.CARD else Decimal("0"),
+        stripe_payment_intent=intent.id if intent is not None else None,
+    )
+    OrderEvent.objects.create(order=order, to_status=Order.Status.PLACED, actor=actor)
+    reservation_commit(reservation=hold, reference=f"order:{order.number}", actor=actor)
+    Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, updated_at=timezone.now())
+    attempt.order = order
+    attempt.save(update_fields=["order"])
+    if cart.customer_id:
+        interaction_record(customer=cart.customer, kind=Interaction.Kind.ORDER_PLACED, channel=choice.channel,
+                           reference=f"order:{order.number}", detail={"total": str(total), "currency": currency})
+    return order
+
+
+# The till -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def till_sale(
+    *, store: Location, lines: list[tuple[Variant, int]], staff, payment_method: str, customer: Customer | None = None
+) -> Order:
+    """A sale across the counter: units leave at once (safety stock may be sold), paid in full."""
+    till = Channel.objects.get(code=Channel.TILL)
+    if payment_method not in (Payment.Method.CASH, Payment.Method.CARD_PRESENT):
+        raise CheckoutRefused("At the till, take cash or a card on the terminal.", field="payment_method")
+    if not lines:
+        raise CheckoutRefused("Scan at least one item.", field="lines")
+    prices = prices_in_force(variant_ids=[v.pk for v, _ in lines], channel=till)
+    missing = [v.sku for v, _ in lines if v.pk not in prices]
+    if missing:
+        raise CheckoutRefused(f"No till price for {', '.join(missing)}.", field="lines", skus=missing)
+    currency = prices[lines[0][0].pk].currency
+    total = sum((prices[v.pk].amount * q for v, q in lines), Decimal("0"))
+    order = Order.objects.create(
+        number=_new_number(), customer=customer, channel=till, fulfilment=Order.Fulfilment.TILL,
+        email=customer.email if customer else "", currency=currency, subtotal_amount=total, total_amount=total,
+        placed_by=staff,
+    )
+    stock_sell(lines=[StockLine(store, v, q) for v, q in lines], reference=f"order:{order.number}", actor=staff)
+    OrderLine.objects.bulk_create([
+        OrderLine(order=order, variant=v, location=store, sku=v.sku, name=v.name, options=v.options,
+                  unit_price_amount=prices[v.pk].amount, currency=currency, quantity=q, quantity_fulfilled=q)
+        for v, q in lines
+    ])
+    Payment.objects.create(order=order, method=payment_method, status=Payment.Status.CAPTURED, currency=currency,
+                           authorised_amount=total, captured_amount=total)
+    OrderEvent.objects.create(order=order, to_status=Order.Status.PLACED, actor=staff, note=f"till at {store.code}")
+    _set_status(order, Order.Status.FULFILLED, actor=staff, note="handed over at the till")
+    if customer is not None:
+        interaction_record(customer=customer, kind=Interaction.Kind.ORDER_PLACED, channel=till,
+                           reference=f"order:{order.number}", detail={"store": store.code, "total": str(total)})
+    return order
+
+
+# Cancelling -----------------------------------------------------------------------------------
+
+
+def order_cancel(*, order: Order, actor=None, note: str = "") -> Order:
+    """Cancel what has not left yet: committed stock goes back, and an untouched authorisation is voided."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == Order.Status.CANCELLED:
+            return locked
+        if locked.status == Order.Status.FULFILLED:
+            raise OrderNotCancellable(f"Order {locked.number} has been fulfilled; return the items instead.")
+        open_lines = [l for l in locked.lines.select_related("variant", "location") if l.quantity_open]
+        stock_release_committed(
+            lines=[StockLine(l.location, l.variant, l.quantity_open) for l in open_lines],
+            reference=f"order:{locked.number}", actor=actor, idempotency_key=f"order:{locked.pk}:cancel",
+        )
+        for line in open_lines:
+            line.quantity_cancelled += line.quantity_open
+        OrderLine.objects.bulk_update(open_lines, ["quantity_cancelled"])
+        anything_sent = any(l.quantity_fulfilled for l in locked.lines.all())
+        _set_status(locked, Order.Status.FULFILLED if anything_sent else Order.Status.CANCELLED, actor=actor,
+                    note=note or "cancelled")
+        payment = Payment.objects.select_for_update().get(order=locked)
+        to_void = None
+        if payment.captured_amount == 0 and payment.status in (Payment.Status.AUTHORISED, Payment.Status.PENDING):
+            to_void = payment.stripe_payment_intent
+            if to_void is None:
+                Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.VOIDED, updated_at=timezone.now())
+    if to_void:  # after the stock rows are released, never while they are locked
+        payment_void(payment=payment)
+    locked.refresh_from_db()
+    return locked
+
+
+# Money ----------------------------------------------------------------------------------------
+
+
+def payment_void(*, payment: Payment) -> Payment:
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != Payment.Status.AUTHORISED:
+            return locked
+        stripe_gateway.void(payment_intent=locked.stripe_payment_intent)
+        locked.status, locked.updated_at = Payment.Status.VOIDED, timezone.now()
+        locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+def payment_capture(*, order: Order, amount: Decimal) -> Payment:
+    """Take `amount` of the authorised money (goods have left). Stripe captures once per intent; the
+    rest of the authorisation is released. Capturing again changes nothing."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(order=order)
+        if payment.status == Payment.Status.CAPTURED:
+            return payment
+        if payment.status == Payment.Status.PENDING:  # pay at pickup: paid at the counter
+            payment.status, payment.authorised_amount, payment.captured_amount = Payment.Status.CAPTURED, amount, amount
+        elif payment.status == Payment.Status.AUTHORISED:
+            if amount > payment.authorised_amount:
+                raise PaymentProviderError(f"Cannot capture {amount}; only {payment.authorised_amount} was authorised.")
+            if payment.stripe_payment_intent:
+                stripe_gateway.capture(payment_intent=payment.stripe_payment_intent, amount=amount,
+                                       currency=payment.currency)
+            payment.status, payment.captured_amount = Payment.Status.CAPTURED, amount
+        else:
+            raise InvalidTransition(payment, payment.status, Payment.Status.CAPTURED)
+        payment.updated_at = timezone.now()
+        payment.save(update_fields=["status", "authorised_amount", "captured_amount", "updated_at"])
+    return payment
+
+
+def payment_refund(*, order: Order, amount: Decimal, reason: str, idempotency_key: str) -> Refund:
+    """Give money back to the original payment, never more than was taken; once per key."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(order=order)
+        earlier = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return earlier
+        refundable = payment.captured_amount - payment.refunded_amount
+        if amount <= 0 or amount > refundable:
+            raise CheckoutRefused(f"Can refund between 0.01 and {refundable} {payment.currency}.", field="amount")
+        stripe_refund = ""
+        if payment.stripe_payment_intent:
+            stripe_refund = stripe_gateway.refund(payment_intent=payment.stripe_payment_intent, amount=amount,
+                                                  currency=payment.currency, reference=idempotency_key).id
+        refund = Refund.objects.create(payment=payment, amount=amount, reason=reason, stripe_refund=stripe_refund,
+                                       idempotency_key=idempotency_key)
+        Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount,
+                                                     updated_at=timezone.now())
+    return refund
+
+
+# Stripe webhooks ------------------------------------------------------------------------------
+
+
+def stripe_event_apply(*, event) -> bool:
+    """Apply a verified event at most once. Updates only move a payment forward, so replays and
+    events arriving out of order change nothing they should not. Returns whether it was new."""
+    intent_id = ""
+    obj = event.data.object
+    if event.type.startswith("payment_intent."):
+        intent_id = obj.id
+    elif event.type.startswith("charge."):
+        intent_id = obj.get("payment_intent") or ""
+    try:
+        with transaction.atomic():
+            StripeEvent.objects.create(event_id=event.id, type=event.type, payment_intent=intent_id)
+            payment = Payment.objects.select_for_update().filter(stripe_payment_intent=intent_id).first() \
+                if intent_id else None
+            if payment is not None:
+                _apply_to_payment(payment, event.type, obj)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _apply_to_payment(payment: Payment, event_type: str, obj) -> None:
+    fields = []
+    if event_type == "payment_intent.succeeded" and payment.status in (Payment.Status.AUTHORISED,):
+        payment.status = Payment.Status.CAPTURED
+        payment.captured_amount = stripe_gateway.from_minor_units(obj["amount_received"], payment.currency)
+        fields += ["status", "captured_amount"]
+    elif event_type == "payment_intent.canceled" and payment.status == Payment.Status.AUTHORISED:
+        payment.status = Payment.Status.VOIDED
+        fields += ["status"]
+    elif event_type == "charge.refunded":
+        refunded = stripe_gateway.from_minor_units(obj["amount_refunded"], payment.currency)
+        if refunded > payment.refunded_amount:
+            payment.refunded_amount = min(refunded, payment.captured_amount)
+            fields += ["refunded_amount"]
+    if fields:
+        payment.updated_at = timezone.now()
+        payment.save(update_fields=[*fields, "updated_at"])

@@ -1,0 +1,14 @@
+"""Orders API routes: checkout, my orders, vouchers, the till, the Stripe webhook."""
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("checkout/", api.CheckoutAPI.as_view(), name="checkout"),
+    path("orders/", api.OrderListAPI.as_view(), name="orders"),
+    path("orders/<str:number>/", api.OrderDetailAPI.as_view(), name="order"),
+    path("orders/<str:number>/cancel/", api.OrderCancelAPI.as_view(), name="order-cancel"),
+    path("vouchers/check/", api.VoucherCheckAPI.as_view(), name="voucher-check"),
+    path("staff/till/sales/", api.TillSaleAPI.as_view(), name="till-sale"),
+    path("stripe/webhook/", api.StripeWebhookAPI.as_view(), name="stripe-webhook"),
+]
