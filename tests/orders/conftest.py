@@ -1,40 +1,19 @@
 """A real local Stripe double (localstripe) for the whole session, and shoppers ready to check out."""
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 import stripe
 from django.conf import settings
 
 from catalog.models import Channel
 from inventory import services as stock
+from orders.stripe_double import free_port, start_local_stripe
 from tests.factories import LocationFactory, PriceFactory, VariantFactory
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def stripe_double():
     """localstripe on a free port; the Stripe SDK is pointed at it through STRIPE_API_BASE."""
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("localstripe did not start")
-            time.sleep(0.1)
+    port = free_port()
+    server = start_local_stripe(port)
     base = f"http://127.0.0.1:{port}"
     previous = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = base

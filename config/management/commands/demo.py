@@ -1,0 +1,76 @@
+"""`manage.py demo [addrport]`: the README's one-command demo (migrate, demo data, demo logins, serve).
+Development only: it refuses to run unless DEBUG is on, because its logins have public passwords.
+"""
+import atexit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from inventory.models import Location
+from orders.stripe_double import port_open, start_local_stripe
+
+DEFAULT_ADDRPORT = "127.0.0.1:8000"
+LOCAL_STRIPE_PORT = 8420
+
+
+class Command(BaseCommand):
+    help = "Migrate, load demo data, create the demo logins (admin/admin, staff/staff) and serve on 127.0.0.1:8000."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default=DEFAULT_ADDRPORT,
+                            help=f"Address and port to serve on (default {DEFAULT_ADDRPORT}).")
+
+    def handle(self, *args, addrport: str, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "The demo creates logins with public passwords (admin/admin, staff/staff), so it only runs with "
+                "DEBUG on. Run it with DEBUG=1, e.g. `DEBUG=1 python manage.py demo`; the Makefile does."
+            )
+        verbosity = options["verbosity"]
+        call_command("migrate", interactive=False, verbosity=verbosity)
+        call_command("load_demo_data", verbosity=verbosity)
+        self._demo_user("admin", superuser=True)
+        staff = self._demo_user("staff", superuser=False)
+        store = Location.objects.active().stores().filter(offers_pickup=True).order_by("-ships_orders", "code") \
+            .filter(city="London").first() or Location.objects.active().stores().filter(offers_pickup=True).first()
+        store.staff.add(staff)
+        self._local_stripe()
+        self.stdout.write(self._banner(addrport, store))
+        call_command("runserver", addrport, use_reloader=False, verbosity=verbosity)
+
+    def _local_stripe(self) -> None:
+        """Card payments go to the local Stripe double unless STRIPE_API_BASE says otherwise."""
+        if settings.STRIPE_API_BASE:
+            return
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{LOCAL_STRIPE_PORT}"
+        if not port_open(LOCAL_STRIPE_PORT):
+            server = start_local_stripe(LOCAL_STRIPE_PORT, from_scratch=False)
+            atexit.register(server.terminate)
+
+    def _demo_user(self, username: str, *, superuser: bool):
+        """Create the login or put it back as the demo expects: active, staff, password = username."""
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.email = f"{username}@hearthandthread.example"
+        user.is_active = True
+        user.is_staff = True
+        user.is_superuser = superuser
+        user.set_password(username)
+        user.save()
+        return user
+
+    def _banner(self, addrport: str, store: Location) -> str:
+        host, _, port = addrport.rpartition(":")
+        base = f"http://{host or '127.0.0.1'}:{port}"
+        return "\n".join([
+            "",
+            self.style.SUCCESS("The demo shop is ready."),
+            f"  Back office (admin):  {base}/admin/",
+            "      head office login:  admin / admin   (superuser)",
+            f"      store staff login:  staff / staff   (on the staff of {store.name}, {store.code})",
+            f"  Card payments:        the local Stripe double at {settings.STRIPE_API_BASE} (test card 4242 4242 4242 4242)",
+            f"  API docs:             {base}/api/docs/",
+            "  Stop it with Ctrl+C; run it again any time, nothing is duplicated.",
+            "",
+        ])
