@@ -166,14 +166,31 @@ class OrderDetailAPI(generics.RetrieveAPIView):
         return order_list(customer=customer_of(self.request))
 
 
+class CancelLineIn(serializers.Serializer):
+    id = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class CancelIn(serializers.Serializer):
+    lines = CancelLineIn(many=True, required=False, allow_empty=False,
+                         help_text="Only these units; leave out to cancel everything not yet sent.")
+
+
 @extend_schema(tags=["orders"])
 class OrderCancelAPI(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=OrderOut)
+    @extend_schema(request=CancelIn, responses=OrderOut)
     def post(self, request, number: str):
         order = get_object_or_404(order_list(customer=customer_of(request)), number=number)
-        order = services.order_cancel(order=order, actor=request.user, note="cancelled by the customer")
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = None
+        if "lines" in data.validated_data:
+            lines = {}
+            for line in data.validated_data["lines"]:
+                lines[line["id"]] = lines.get(line["id"], 0) + line["quantity"]
+        order = services.order_cancel(order=order, actor=request.user, note="cancelled by the customer", lines=lines)
         return Response(OrderOut(order_list(customer=order.customer).get(pk=order.pk)).data)
 
 

@@ -296,35 +296,59 @@ def till_sale(
 # Cancelling -----------------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, actor=None, note: str = "") -> Order:
-    """Cancel what has not left yet: committed stock goes back, and an untouched authorisation is voided."""
+def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, int] | None = None) -> Order:
+    """Cancel what has not left yet: all of it, or `lines` ({order line id: units}). Committed stock goes
+    back; when nothing is left to send and nothing was taken, the card authorisation is voided. What
+    stays is captured later for the lines that are sent, so cancelled units are never charged."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status == Order.Status.CANCELLED:
             return locked
         if locked.status == Order.Status.FULFILLED:
             raise OrderNotCancellable(f"Order {locked.number} has been fulfilled; return the items instead.")
-        open_lines = [l for l in locked.lines.select_related("variant", "location") if l.quantity_open]
+        all_lines = list(locked.lines.select_related("variant", "location"))
+        by_id = {line.pk: line for line in all_lines}
+        wanted = lines if lines is not None else {line.pk: line.quantity_open for line in all_lines}
+        for line_id, units in wanted.items():
+            line = by_id.get(line_id)
+            if line is None:
+                raise OrderNotCancellable(f"Order {locked.number} has no line {line_id}.", field="lines")
+            if isinstance(units, bool) or not isinstance(units, int) or units < 0 or units > line.quantity_open:
+                raise OrderNotCancellable(
+                    f"{line.sku}: can cancel 0 to {line.quantity_open}, not {units!r}.", field="lines")
+        changing = [(by_id[i], u) for i, u in wanted.items() if u]
         stock_release_committed(
-            lines=[StockLine(l.location, l.variant, l.quantity_open) for l in open_lines],
-            reference=f"order:{locked.number}", actor=actor, idempotency_key=f"order:{locked.pk}:cancel",
+            lines=[StockLine(line.location, line.variant, units) for line, units in changing],
+            reference=f"order:{locked.number}", actor=actor,
         )
-        for line in open_lines:
-            line.quantity_cancelled += line.quantity_open
-        OrderLine.objects.bulk_update(open_lines, ["quantity_cancelled"])
-        anything_sent = any(l.quantity_fulfilled for l in locked.lines.all())
-        _set_status(locked, Order.Status.FULFILLED if anything_sent else Order.Status.CANCELLED, actor=actor,
-                    note=note or "cancelled")
+        for line, units in changing:
+            line.quantity_cancelled += units
+        OrderLine.objects.bulk_update([line for line, _ in changing], ["quantity_cancelled"])
+        still_open = any(line.quantity_open for line in all_lines)
+        anything_sent = any(line.quantity_fulfilled for line in all_lines)
+        if not still_open:
+            _set_status(locked, Order.Status.FULFILLED if anything_sent else Order.Status.CANCELLED, actor=actor,
+                        note=note or "cancelled")
+        elif changing:
+            OrderEvent.objects.create(order=locked, from_status=locked.status, to_status=locked.status, actor=actor,
+                                      note=note or "; ".join(f"cancelled {u} × {l.sku}" for l, u in changing))
         payment = Payment.objects.select_for_update().get(order=locked)
-        to_void = None
-        if payment.captured_amount == 0 and payment.status in (Payment.Status.AUTHORISED, Payment.Status.PENDING):
-            to_void = payment.stripe_payment_intent
-            if to_void is None:
+        void_card = False
+        if not still_open and payment.captured_amount == 0:
+            if payment.stripe_payment_intent and payment.status == Payment.Status.AUTHORISED:
+                void_card = True
+            elif payment.status in (Payment.Status.AUTHORISED, Payment.Status.PENDING):
                 Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.VOIDED, updated_at=timezone.now())
-    if to_void:  # after the stock rows are released, never while they are locked
+    if void_card:  # after the stock rows are released, never while they are locked
         payment_void(payment=payment)
     locked.refresh_from_db()
     return locked
+
+
+def amount_due(*, order: Order) -> Decimal:
+    """What the shopper pays for the units that are not cancelled."""
+    return sum((line.amount_for(line.quantity - line.quantity_cancelled) for line in order.lines.all()),
+               Decimal("0.00"))
 
 
 # Money ----------------------------------------------------------------------------------------

@@ -345,3 +345,43 @@ def test_a_till_sale_of_an_unknown_barcode_names_the_line(shelf, store):
 
     assert refused.status_code == 400 and "lines" in refused.json()["detail"]["fields"]
     assert not Order.objects.exists()
+
+
+def test_cancelling_one_line_keeps_the_rest_and_leaves_the_authorisation_for_what_remains(
+        shopper, shelf, store, stripe_double):
+    from orders.services import amount_due
+
+    tee, hoodie = shelf
+    fill(shopper, ("TEE-NAVY-M", 2), ("HOOD-GREY-L", 1))
+    placed = checkout(shopper, fulfilment="pickup", store=store.code, payment_method="card",
+                      payment_method_id=card(stripe_double)).json()
+    tee_line = next(l["id"] for l in placed["lines"] if l["sku"] == "TEE-NAVY-M")
+
+    partly = shopper.post(f"/api/v1/orders/{placed['number']}/cancel/", {"lines": [{"id": tee_line, "quantity": 1}]},
+                          format="json").json()
+    too_many = shopper.post(f"/api/v1/orders/{placed['number']}/cancel/",
+                            {"lines": [{"id": tee_line, "quantity": 5}]}, format="json")
+
+    assert partly["status"] == "placed" and partly["payment"]["status"] == "authorised"
+    assert {l["sku"]: l["quantity_cancelled"] for l in partly["lines"]} == {"TEE-NAVY-M": 1, "HOOD-GREY-L": 0}
+    assert (level(store, tee).committed, level(store, hoodie).committed) == (1, 1)
+    assert amount_due(order=Order.objects.get()) == Decimal("65.00")
+    assert too_many.status_code == 409 and "can cancel 0 to 1" in too_many.json()["message"]
+
+
+def test_the_customer_page_lists_orders_from_every_channel(admin_client, shelf, store):
+    ada = register()
+    phone = app_client(ada)
+    fill(phone, ("TEE-NAVY-M", 1))
+    online = checkout(phone, fulfilment="pickup", store=store.code, payment_method="pay_at_pickup").json()["number"]
+    boss = UserFactory(username="boss", is_superuser=True)
+    till = APIClient()
+    till.force_authenticate(boss)
+    at_till = till.post("/api/v1/staff/till/sales/", {"store": store.code, "payment_method": "cash",
+                                                      "customer_email": ada.email, "lines": [{"sku": "TEE-NAVY-M"}]},
+                        format="json").json()["number"]
+
+    page = admin_client.get(f"/admin/customers/customer/{ada.pk}/change/").content.decode()
+
+    assert online in page and at_till in page
+    assert "Mobile app" in page and "Store till" in page
