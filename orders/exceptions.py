@@ -37,3 +37,13 @@ class PaymentProviderError(DomainError):
 class OrderNotCancellable(DomainError):
     code = "order_not_cancellable"
     http_status = status.HTTP_409_CONFLICT
+
+
+class PaymentNotCapturable(DomainError):
+    code = "payment_not_capturable"
+    http_status = status.HTTP_409_CONFLICT
+
+
+class RefundRefused(DomainError):
+    code = "refund_refused"
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY

@@ -33,7 +33,9 @@ from .exceptions import (
     CheckoutRefused,
     IdempotencyKeyReused,
     OrderNotCancellable,
+    PaymentNotCapturable,
     PaymentProviderError,
+    RefundRefused,
 )
 from .models import CheckoutAttempt, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher, VoucherRedemption
 from .routing import Routed, route_delivery, route_pickup
@@ -376,7 +378,7 @@ def payment_capture(*, order: Order, amount: Decimal) -> Payment:
             payment.status, payment.authorised_amount, payment.captured_amount = Payment.Status.CAPTURED, amount, amount
         elif payment.status == Payment.Status.AUTHORISED:
             if amount > payment.authorised_amount:
-                raise PaymentProviderError(f"Cannot capture {amount}; only {payment.authorised_amount} was authorised.")
+                raise PaymentNotCapturable(f"Cannot capture {amount}; only {payment.authorised_amount} was authorised.")
             if payment.stripe_payment_intent:
                 stripe_gateway.capture(payment_intent=payment.stripe_payment_intent, amount=amount,
                                        currency=payment.currency)
@@ -397,7 +399,7 @@ def payment_refund(*, order: Order, amount: Decimal, reason: str, idempotency_ke
             return earlier
         refundable = payment.captured_amount - payment.refunded_amount
         if amount <= 0 or amount > refundable:
-            raise CheckoutRefused(f"Can refund between 0.01 and {refundable} {payment.currency}.", field="amount")
+            raise RefundRefused(f"Can refund between 0.01 and {refundable} {payment.currency}.", field="amount")
         stripe_refund = ""
         if payment.stripe_payment_intent:
             stripe_refund = stripe_gateway.refund(payment_intent=payment.stripe_payment_intent, amount=amount,
@@ -420,7 +422,7 @@ def stripe_event_apply(*, event) -> bool:
     if event.type.startswith("payment_intent."):
         intent_id = obj.id
     elif event.type.startswith("charge."):
-        intent_id = obj.get("payment_intent") or ""
+        intent_id = getattr(obj, "payment_intent", None) or ""
     try:
         with transaction.atomic():
             StripeEvent.objects.create(event_id=event.id, type=event.type, payment_intent=intent_id)
@@ -429,7 +431,9 @@ def stripe_event_apply(*, event) -> bool:
             if payment is not None:
                 _apply_to_payment(payment, event.type, obj)
     except IntegrityError:
-        return False
+        if StripeEvent.objects.filter(event_id=event.id).exists():
+            return False
+        raise
     return True
 
 
@@ -443,6 +447,11 @@ def _apply_to_payment(payment: Payment, event_type: str, obj) -> None:
         payment.status = Payment.Status.VOIDED
         fields += ["status"]
     elif event_type == "charge.refunded":
+        if payment.status == Payment.Status.AUTHORISED and getattr(obj, "captured", False):
+            # The refund overtook the capture's own event: the charge says it was captured.
+            payment.status = Payment.Status.CAPTURED
+            payment.captured_amount = stripe_gateway.from_minor_units(obj["amount_captured"], payment.currency)
+            fields += ["status", "captured_amount"]
         refunded = stripe_gateway.from_minor_units(obj["amount_refunded"], payment.currency)
         if refunded > payment.refunded_amount:
             payment.refunded_amount = min(refunded, payment.captured_amount)

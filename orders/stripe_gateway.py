@@ -63,9 +63,10 @@ def authorise(*, amount: Decimal, currency: str, payment_method: str, reference:
     except stripe.StripeError as exc:
         raise PaymentProviderError("The card could not be checked just now; nothing was charged.") from exc
     if intent.status == "requires_payment_method":  # declined on confirmation
-        error = intent.get("last_payment_error") or {}
+        error = getattr(intent, "last_payment_error", None)
         void(payment_intent=intent.id)
-        raise PaymentDeclined(error.get("message") or "Your card was declined.", decline_code=error.get("code"))
+        raise PaymentDeclined(getattr(error, "message", None) or "Your card was declined.",
+                              decline_code=getattr(error, "code", None))
     if intent.status != "requires_capture":
         void(payment_intent=intent.id)
         raise PaymentDeclined("The card needs a further check this shop cannot do; try another card.")
@@ -96,11 +97,11 @@ def void(*, payment_intent: str):
 
 def refund(*, payment_intent: str, amount: Decimal, currency: str, reference: str):
     try:
-        return _client().v1.refunds.create(params={
-            "payment_intent": payment_intent,
-            "amount": to_minor_units(amount, currency),
-            "metadata": {"reference": reference},
-        })
+        return _client().v1.refunds.create(
+            params={"payment_intent": payment_intent, "amount": to_minor_units(amount, currency),
+                    "metadata": {"reference": reference}},
+            options={"idempotency_key": reference},  # a retry after a crash refunds once at Stripe too
+        )
     except stripe.StripeError as exc:
         raise PaymentProviderError(f"The refund failed: {exc.user_message or exc}") from exc
 
