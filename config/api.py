@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("customers.urls")),
     path("", include("orders.urls")),
+    path("", include("fulfillment.urls")),
 ]

@@ -109,6 +109,9 @@ STORAGES = {
     },
 }
 
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hearth & Thread <hello@hearthandthread.example>")
+SMS_BACKEND = env.str("SMS_BACKEND", default="customers.messaging.ConsoleTextBackend")
+MESSENGER_BACKEND = env.str("MESSENGER_BACKEND", default="customers.messaging.ConsoleTextBackend")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -141,6 +144,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentMethodEnum": "orders.models.Payment.Method",
+        "PaymentStatusEnum": "orders.models.Payment.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "FulfillmentMethodEnum": "fulfillment.models.Fulfillment.Method",
+        "FulfillmentStatusEnum": "fulfillment.models.Fulfillment.Status",
+        "ReturnStatusEnum": "fulfillment.models.Return.Status",
+        "CartFulfilmentEnum": "customers.models.Cart.Fulfilment",
+    },
 }
 
 # Stripe. STRIPE_API_BASE points the SDK at a local double (localstripe) in tests and the demo.

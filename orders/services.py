@@ -40,6 +40,7 @@ from .exceptions import (
 from .models import CheckoutAttempt, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher, VoucherRedemption
 from .routing import Routed, route_delivery, route_pickup
 from .selectors import discount_shares, voucher_evaluate
+from .signals import order_lines_cancelled, order_placed
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ def _record(cart, choice, attempt, actor, routed: list[Routed], prices, currency
     Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, updated_at=timezone.now())
     attempt.order = order
     attempt.save(update_fields=["order"])
+    order_placed.send(sender=Order, order=order)
     if cart.customer_id:
         interaction_record(customer=cart.customer, kind=Interaction.Kind.ORDER_PLACED, channel=choice.channel,
                            reference=f"order:{order.number}", detail={"total": str(total), "currency": currency})
@@ -334,6 +336,8 @@ def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, i
         elif changing:
             OrderEvent.objects.create(order=locked, from_status=locked.status, to_status=locked.status, actor=actor,
                                       note=note or "; ".join(f"cancelled {u} × {l.sku}" for l, u in changing))
+        if changing:
+            order_lines_cancelled.send(sender=Order, order=locked)
         payment = Payment.objects.select_for_update().get(order=locked)
         void_card = False
         if not still_open and payment.captured_amount == 0:
@@ -345,6 +349,48 @@ def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, i
         payment_void(payment=payment)
     locked.refresh_from_db()
     return locked
+
+
+def order_lines_sent(*, order: Order, quantities: dict[int, int], actor=None, note: str = "") -> Order:
+    """Units left the building (shipped or collected): the lines count them and the status follows.
+    Runs inside the caller's transaction; money is settled after it commits (order_settle)."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    lines = {line.pk: line for line in locked.lines.all()}
+    for line_id, units in quantities.items():
+        line = lines[line_id]
+        if units > line.quantity_open:
+            raise OrderNotCancellable(f"{line.sku}: only {line.quantity_open} still to send, not {units}.")
+        line.quantity_fulfilled += units
+    OrderLine.objects.bulk_update([lines[i] for i in quantities], ["quantity_fulfilled"])
+    new = Order.Status.PARTLY_FULFILLED if any(l.quantity_open for l in lines.values()) else Order.Status.FULFILLED
+    if new != locked.status:
+        _set_status(locked, new, actor=actor, note=note)
+    return locked
+
+
+def order_settle(*, order: Order) -> Payment | None:
+    """Take the money once nothing is left to send: the amount due for what was not cancelled.
+
+    Stripe captures a PaymentIntent once, so a split order is captured when its last parcel leaves.
+    Call it after the goods' transaction commits; if Stripe is down, payments_capture_due retries.
+    """
+    order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    if order.status != Order.Status.FULFILLED:
+        return None
+    payment = Payment.objects.get(order=order)
+    if payment.status not in (Payment.Status.AUTHORISED, Payment.Status.PENDING):
+        return payment
+    try:
+        return payment_capture(order=order, amount=amount_due(order=order))
+    except PaymentProviderError:
+        logger.exception("capture for %s failed; payments_capture_due will retry", order.number)
+        return payment
+
+
+def payments_capture_due() -> int:
+    """Capture every fulfilled order whose money is still only authorised (a retry after an outage)."""
+    due = Order.objects.filter(status=Order.Status.FULFILLED, payment__status=Payment.Status.AUTHORISED)
+    return sum(1 for order in due if order_settle(order=order).status == Payment.Status.CAPTURED)
 
 
 def amount_due(*, order: Order) -> Decimal:

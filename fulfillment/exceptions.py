@@ -1,0 +1,19 @@
+"""Fulfilment's domain errors: refusals at the pickup counter and for returns."""
+from rest_framework import status
+
+from config.exceptions import DomainError
+
+
+class PickupRefused(DomainError):
+    code = "pickup_refused"
+    http_status = status.HTTP_409_CONFLICT
+
+
+class ReturnRefused(DomainError):
+    code = "return_refused"
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class TooManyWrongCodes(DomainError):
+    code = "too_many_wrong_codes"
+    http_status = status.HTTP_429_TOO_MANY_REQUESTS

@@ -1,0 +1,378 @@
+"""Every write about fulfilment: picking, packing and shipping from a store or warehouse; pickup
+(ready with a code and QR, scanned and handed over at the counter, or expired when not collected);
+and returns of any order at any location, restocked there and refunded once.
+
+Goods leave in one transaction (stock out through inventory, order lines counted, shopper told
+through the outbox); the payment is captured after it commits, never while stock rows are locked.
+"""
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core import signing
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Channel
+from config.exceptions import InvalidTransition
+from customers.messaging import message_queue
+from customers.models import Interaction
+from customers.services import interaction_record
+from inventory.models import Location
+from inventory.services import StockLine, stock_collect, stock_restock_return, stock_ship
+from orders.models import Order, OrderLine, Payment
+from orders.services import order_cancel, order_lines_sent, order_settle, payment_refund
+
+from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
+from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
+CODE_LENGTH = 8
+QR_SALT = "fulfillment.pickup"
+Status = Fulfillment.Status
+
+
+def _set_status(fulfillment: Fulfillment, new: str, *, actor=None, note: str = "", **fields) -> None:
+    """The one place a fulfilment's status changes; the caller holds its row lock."""
+    if not fulfillment.can_transition_to(new):
+        raise InvalidTransition(fulfillment, fulfillment.get_status_display(), Fulfillment.Status(new).label)
+    FulfillmentEvent.objects.create(fulfillment=fulfillment, from_status=fulfillment.status, to_status=new,
+                                    actor=actor, note=note)
+    fulfillment.status = new
+    for name, value in fields.items():
+        setattr(fulfillment, name, value)
+    fulfillment.save(update_fields=["status", *fields])
+
+
+def _lock(fulfillment: Fulfillment) -> Fulfillment:
+    return Fulfillment.objects.select_for_update().select_related("order", "location").get(pk=fulfillment.pk)
+
+
+def _open_lines(fulfillment: Fulfillment) -> list[OrderLine]:
+    return [fl.order_line for fl in fulfillment.lines.select_related("order_line__variant", "order_line__location")
+            if fl.order_line.quantity_open]
+
+
+def _tell(order: Order, template: str, **context) -> None:
+    message_queue(template=template, context={"order": order, **context}, customer=order.customer,
+                  email=order.email, phone=order.phone, reference=f"order:{order.number}")
+
+
+def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
+    """One fulfilment per sending location of a placed order (none for till sales, already handed over)."""
+    if order.fulfilment == Order.Fulfilment.TILL:
+        return []
+    method = Fulfillment.Method.PICKUP if order.fulfilment == Order.Fulfilment.PICKUP else Fulfillment.Method.SHIP
+    created = []
+    for location_id in sorted({line.location_id for line in order.lines.all()}):
+        fulfillment = Fulfillment.objects.create(order=order, location_id=location_id, method=method)
+        FulfillmentLine.objects.bulk_create([
+            FulfillmentLine(fulfillment=fulfillment, order_line=line, quantity=line.quantity)
+            for line in order.lines.all() if line.location_id == location_id
+        ])
+        FulfillmentEvent.objects.create(fulfillment=fulfillment, to_status=Status.NEW)
+        created.append(fulfillment)
+    return created
+
+
+def fulfillments_follow_cancellation(*, order: Order) -> None:
+    """Fulfilments with nothing left to send after a cancellation are cancelled too."""
+    for fulfillment in order.fulfillments.exclude(status__in=Fulfillment.DONE):
+        locked = _lock(fulfillment)
+        if not _open_lines(locked) and locked.can_transition_to(Status.CANCELLED):
+            _set_status(locked, Status.CANCELLED, note="order cancelled", pickup_code="")
+
+
+@transaction.atomic
+def fulfillment_start_picking(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
+    locked = _lock(fulfillment)
+    if locked.status != Status.PICKING:
+        _set_status(locked, Status.PICKING, actor=actor)
+    return locked
+
+
+# Ship from store or warehouse -----------------------------------------------------------------
+
+
+@transaction.atomic
+def fulfillment_pack(
+    *, fulfillment: Fulfillment, carrier: str, tracking_number: str, parcels: int = 1, weight_grams: int | None = None,
+    tracking_url: str = "", actor=None,
+) -> Fulfillment:
+    locked = _lock(fulfillment)
+    if locked.method != Fulfillment.Method.SHIP:
+        raise InvalidTransition(locked, locked.get_status_display(), Status.PACKED.label)
+    if not tracking_number.strip():
+        raise PickupRefused("Give the parcel's tracking number.", field="tracking_number")
+    _set_status(locked, Status.PACKED, actor=actor, carrier=carrier, tracking_number=tracking_number.strip(),
+                parcels=parcels, weight_grams=weight_grams, tracking_url=tracking_url)
+    return locked
+
+
+def fulfillment_ship(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
+    """The parcel leaves: stock goes out through the ledger, the shopper is told, the money is taken."""
+    with transaction.atomic():
+        locked = _lock(fulfillment)
+        if locked.status == Status.SHIPPED:
+            return locked
+        lines = _open_lines(locked)
+        _set_status(locked, Status.SHIPPED, actor=actor, completed_at=timezone.now())
+        stock_ship(lines=[StockLine(l.location, l.variant, l.quantity_open) for l in lines],
+                   reference=f"fulfillment:{locked.pk}", actor=actor, idempotency_key=f"fulfillment:{locked.pk}:out")
+        order_lines_sent(order=locked.order, quantities={l.pk: l.quantity_open for l in lines}, actor=actor,
+                         note=f"shipped from {locked.location.code}")
+        _tell(locked.order, "order_shipped", fulfillment=locked, lines=lines)
+    order_settle(order=locked.order)
+    return locked
+
+
+@transaction.atomic
+def fulfillment_mark_delivered(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
+    locked = _lock(fulfillment)
+    if locked.status != Status.DELIVERED:
+        _set_status(locked, Status.DELIVERED, actor=actor)
+    return locked
+
+
+# Pickup ---------------------------------------------------------------------------------------
+
+
+def pickup_qr_token(fulfillment: Fulfillment) -> str:
+    """What the QR code holds: the fulfilment and its code, signed so it cannot be forged."""
+    return signing.dumps({"f": fulfillment.pk, "c": fulfillment.pickup_code}, salt=QR_SALT, compress=True)
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def fulfillment_mark_ready(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
+    """Picked and waiting at the counter: a pickup code is issued and the shopper is told."""
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                locked = _lock(fulfillment)
+                if locked.status == Status.READY:
+                    return locked
+                if locked.method != Fulfillment.Method.PICKUP:
+                    raise InvalidTransition(locked, locked.get_status_display(), Status.READY.label)
+                now = timezone.now()
+                _set_status(locked, Status.READY, actor=actor, pickup_code=_new_code(), ready_at=now,
+                            expires_at=now + timedelta(days=locked.location.pickup_hold_days))
+                _tell(locked.order, "pickup_ready", fulfillment=locked, store=locked.location,
+                      qr_token=pickup_qr_token(locked))
+                return locked
+        except IntegrityError:  # the code is already held by another open pickup: draw again
+            continue
+    raise PickupRefused("Could not issue a unique pickup code; try again.")
+
+
+def normalise_code(typed: str) -> str:
+    return "".join(ch for ch in typed.upper() if ch.isalnum())
+
+
+def pickup_find(*, scanned: str, location: Location) -> Fulfillment:
+    """The pickup a typed code or a scanned QR names, if it can be handed over here and now."""
+    scanned = scanned.strip()
+    fulfillment = None
+    try:
+        data = signing.loads(scanned, salt=QR_SALT)
+        fulfillment = Fulfillment.objects.filter(pk=data["f"], pickup_code=data["c"]).first()
+    except signing.BadSignature:
+        code = normalise_code(scanned)
+        if len(code) == CODE_LENGTH:
+            fulfillment = (Fulfillment.objects.filter(pickup_code=code, method=Fulfillment.Method.PICKUP)
+                           .order_by("-ready_at").first())
+    if fulfillment is None:
+        raise PickupRefused("No order has that pickup code. Check the code with the shopper.", reason="unknown_code")
+    if fulfillment.location_id != location.pk:
+        raise PickupRefused(f"This order is collected at {fulfillment.location.name}, not here.", reason="other_store",
+                            store=fulfillment.location.code)
+    if fulfillment.status == Status.COLLECTED:
+        raise PickupRefused(f"Already collected on {timezone.localtime(fulfillment.completed_at):%d %b at %H:%M}.",
+                            reason="already_collected")
+    if fulfillment.status == Status.EXPIRED:
+        raise PickupRefused("This order was not collected in time and has been cancelled and refunded.",
+                            reason="expired")
+    if fulfillment.status == Status.CANCELLED:
+        raise PickupRefused("This order was cancelled.", reason="cancelled")
+    if fulfillment.status != Status.READY:
+        raise PickupRefused("This order is not ready for collection yet.", reason="not_ready")
+    return fulfillment
+
+
+WRONG_CODE_LIMIT = 5
+WRONG_CODE_WINDOW = 600  # seconds
+
+
+def pickup_find_at_station(*, scanned: str, location: Location, station: str) -> Fulfillment:
+    """pickup_find, slowed down for a station that keeps typing wrong codes (guessing)."""
+    key = f"pickup-wrong-codes:{station}"
+    if cache.get(key, 0) >= WRONG_CODE_LIMIT:
+        raise TooManyWrongCodes(
+            f"Too many wrong codes from this station; wait {WRONG_CODE_WINDOW // 60} minutes or ask a manager.")
+    try:
+        return pickup_find(scanned=scanned, location=location)
+    except PickupRefused as refused:
+        if refused.detail.get("reason") == "unknown_code":
+            cache.add(key, 0, WRONG_CODE_WINDOW)
+            cache.incr(key)
+        raise
+
+
+def pickup_collect(*, fulfillment: Fulfillment, code: str, actor=None) -> Fulfillment:
+    """Hand the order over: stock leaves through the ledger, the shopper is told, the money is taken."""
+    with transaction.atomic():
+        locked = _lock(fulfillment)
+        pickup_find(scanned=code, location=locked.location)  # re-checked under the lock: collected once only
+        lines = _open_lines(locked)
+        _set_status(locked, Status.COLLECTED, actor=actor, completed_at=timezone.now())
+        stock_collect(lines=[StockLine(l.location, l.variant, l.quantity_open) for l in lines],
+                      reference=f"fulfillment:{locked.pk}", actor=actor, idempotency_key=f"fulfillment:{locked.pk}:out")
+        order_lines_sent(order=locked.order, quantities={l.pk: l.quantity_open for l in lines}, actor=actor,
+                         note=f"collected at {locked.location.code}")
+        if locked.order.customer_id:
+            interaction_record(customer=locked.order.customer, kind=Interaction.Kind.PICKUP,
+                               channel=Channel.objects.get(code=Channel.TILL), reference=f"order:{locked.order.number}",
+                               detail={"store": locked.location.code})
+        _tell(locked.order, "pickup_collected", fulfillment=locked)
+    order_settle(order=locked.order)
+    return locked
+
+
+def pickups_expire(*, now: datetime | None = None) -> int:
+    """Cancel ready pickups past their hold: stock back to the store, money back, shopper told."""
+    moment = now or timezone.now()
+    expired = 0
+    for pk in Fulfillment.objects.filter(status=Status.READY, expires_at__lte=moment).values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = Fulfillment.objects.select_for_update(skip_locked=True).filter(
+                pk=pk, status=Status.READY, expires_at__lte=moment).first()
+            if locked is None:
+                continue
+            lines = _open_lines(locked)
+            _set_status(locked, Status.EXPIRED, note="not collected in time", completed_at=moment)
+            _tell(locked.order, "pickup_expired", fulfillment=locked)
+        order_cancel(order=locked.order, note="pickup not collected in time",
+                     lines={l.pk: l.quantity_open for l in lines})
+        payment = Payment.objects.get(order=locked.order)
+        if payment.captured_amount > payment.refunded_amount:
+            payment_refund(order=locked.order, amount=payment.captured_amount - payment.refunded_amount,
+                           reason="pickup not collected", idempotency_key=f"fulfillment:{locked.pk}:expired")
+        expired += 1
+    return expired
+
+
+def pickups_remind(*, now: datetime | None = None) -> int:
+    """One reminder, a day before a ready pickup's hold runs out."""
+    moment = now or timezone.now()
+    reminded = 0
+    due = Fulfillment.objects.filter(status=Status.READY, reminder_sent_at__isnull=True,
+                                     expires_at__lte=moment + timedelta(days=1), expires_at__gt=moment)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = Fulfillment.objects.select_for_update(skip_locked=True).select_related("order", "location").filter(
+                pk=pk, status=Status.READY, reminder_sent_at__isnull=True).first()
+            if locked is None:
+                continue
+            locked.reminder_sent_at = moment
+            locked.save(update_fields=["reminder_sent_at"])
+            _tell(locked.order, "pickup_reminder", fulfillment=locked, store=locked.location)
+            reminded += 1
+    return reminded
+
+
+# Returns --------------------------------------------------------------------------------------
+
+
+def _new_return_code() -> str:
+    return "RT" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+
+
+def _returnable(order: Order, lines: dict[int, int]) -> dict[OrderLine, int]:
+    if not lines:
+        raise ReturnRefused("Choose at least one item to return.", field="lines")
+    by_id = {line.pk: line for line in order.lines.all()}
+    chosen = {}
+    for line_id, units in lines.items():
+        line = by_id.get(line_id)
+        if line is None:
+            raise ReturnRefused(f"Order {order.number} has no line {line_id}.", field="lines")
+        pending = sum(rl.quantity for rl in line.return_lines.filter(return_request__status=Return.Status.REQUESTED))
+        can = line.quantity_fulfilled - line.quantity_returned - pending
+        if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= can:
+            raise ReturnRefused(f"{line.sku}: {can} can be returned, not {units!r}.", field="lines", sku=line.sku)
+        chosen[line] = units
+    return chosen
+
+
+@transaction.atomic
+def return_request(*, order: Order, lines: dict[int, tuple[int, str]], channel: Channel) -> Return:
+    """A shopper starts a return online ({order line id: (units, reason)}) and gets a return code."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    chosen = _returnable(locked, {i: units for i, (units, _) in lines.items()})
+    request = Return.objects.create(order=locked, code=_new_return_code(), channel=channel)
+    ReturnLine.objects.bulk_create([ReturnLine(return_request=request, order_line=line, quantity=units,
+                                               reason=lines[line.pk][1]) for line, units in chosen.items()])
+    if locked.customer_id:
+        interaction_record(customer=locked.customer, kind=Interaction.Kind.RETURN, channel=channel,
+                           reference=f"return:{request.code}", detail={"status": "requested"})
+    _tell(locked, "return_requested", return_request=request)
+    return request
+
+
+def return_receive(
+    *, order: Order, location: Location, lines: dict[int, tuple[int, str]], actor=None,
+    return_request: Return | None = None, refund_method: str = "",
+) -> Return:
+    """Items arrive at any location that takes returns ({order line id: (units, condition)}): each is
+    restocked there (or booked unavailable when damaged), the lines count it, and the money goes back
+    to the original payment once, however often this is retried."""
+    if not location.accepts_returns:
+        raise ReturnRefused(f"{location.name} does not take returns.", field="location")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if return_request is not None:
+            request = Return.objects.select_for_update().get(pk=return_request.pk, order=locked)
+            if request.status == Return.Status.RECEIVED:
+                return _refund_return(request)  # a retry: the goods are in; make sure the money went back
+            request.lines.all().delete()  # what arrived is what counts
+        else:
+            request = Return.objects.create(order=locked, code=_new_return_code(),
+                                            channel=Channel.objects.get(code=Channel.TILL))
+        chosen = _returnable(locked, {i: units for i, (units, _) in lines.items()})
+        for line, units in chosen.items():
+            condition = lines[line.pk][1]
+            if condition not in ReturnLine.Condition.values:
+                raise ReturnRefused(f"{line.sku}: say whether it is resellable or damaged.", field="condition")
+            ReturnLine.objects.create(return_request=request, order_line=line, quantity=units, condition=condition)
+            stock_restock_return(location=location, variant=line.variant, quantity=units,
+                                 resellable=condition == ReturnLine.Condition.RESELLABLE, actor=actor,
+                                 reference=f"return:{request.code}",
+                                 idempotency_key=f"return:{request.pk}:{line.pk}")
+            line.quantity_returned += units
+        OrderLine.objects.bulk_update(list(chosen), ["quantity_returned"])
+        amount = sum((line.amount_for(units) for line, units in chosen.items()), Decimal("0.00"))
+        payment = Payment.objects.get(order=locked)
+        method = refund_method or ("card" if payment.stripe_payment_intent else "cash")
+        request.status, request.location, request.received_at, request.received_by = (
+            Return.Status.RECEIVED, location, timezone.now(), actor)
+        request.refund_method, request.refund_amount = method, amount
+        request.save()
+        if locked.customer_id:
+            interaction_record(customer=locked.customer, kind=Interaction.Kind.RETURN,
+                               channel=Channel.objects.get(code=Channel.TILL), reference=f"return:{request.code}",
+                               detail={"status": "received", "store": location.code, "refund": str(amount)})
+        _tell(locked, "return_refunded", return_request=request, amount=amount)
+    return _refund_return(request)  # after the stock rows are released
+
+
+def _refund_return(request: Return) -> Return:
+    """Refund a received return to the original payment, once (keyed by the return)."""
+    if request.refund_id is None and request.refund_amount:
+        refund = payment_refund(order=request.order, amount=request.refund_amount, reason=f"return {request.code}",
+                                idempotency_key=f"return:{request.pk}")
+        Return.objects.filter(pk=request.pk).update(refund=refund)
+        request.refund = refund
+    return request
