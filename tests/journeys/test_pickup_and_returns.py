@@ -140,9 +140,8 @@ def test_a_pickup_left_past_its_hold_is_cancelled_restocked_and_released(shelf, 
     counter = staff_of(store)
     job = counter.get("/api/v1/staff/fulfillments/").json()["results"][0]
     counter.post(f"/api/v1/staff/fulfillments/{job['id']}/pick/")
-    counter.post(f"/api/v1/staff/fulfillments/{job["id"]}/ready/")
-    code = \
-        Fulfillment.objects.get().pickup_code
+    counter.post(f"/api/v1/staff/fulfillments/{job['id']}/ready/")
+    code = Fulfillment.objects.get().pickup_code
 
     assert pickups_expire(now=timezone.now() + timedelta(days=store.pickup_hold_days - 1)) == 0
     expired = pickups_expire(now=timezone.now() + timedelta(days=store.pickup_hold_days, minutes=1))
