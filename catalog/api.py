@@ -1,0 +1,287 @@
+"""Catalog API: products with their prices on the request's channel and availability (at a chosen
+store, or for delivery), where a variant can be found (nearest stores first), and the stores.
+
+The channel comes from the X-Channel header or the sign-in (catalog.channels): it sets the price and
+whether safety stock is held back (web and mobile keep it for walk-in shoppers; the till, staff only,
+sells it). A variant with no price on the channel cannot be bought there, so it is left out of the
+product, and a product with none left is not listed (its detail answers 404): a shopper never sees a
+variant they could not put in a cart, and every variant's `price` is filled in.
+"""
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory.models import Location
+from inventory.selectors import stores_nearest_with_variant, variant_availability
+
+from .channels import CHANNEL_HEADER, ChannelMixin
+from .filters import ProductFilter
+from .models import Product, Variant
+from .selectors import product_availability_attach, product_list, store_list
+
+CHANNEL_PARAM = OpenApiParameter(
+    CHANNEL_HEADER, str, OpenApiParameter.HEADER, enum=["web", "mobile", "till"],
+    description="Sales channel: sets the price and whether safety stock is held back. Default: mobile for an app "
+    "token, else web. `till` is for signed-in store staff.",
+)
+STORE_PARAM = OpenApiParameter(
+    "store", str, description="A store code: availability at that store (to collect or buy there). "
+    "Without it, availability is for delivery (every location that ships orders).",
+)
+NEAR_PARAM = OpenApiParameter("near", str, description="A point as `latitude,longitude`, e.g. `51.5072,-0.1276`.")
+QUANTITY_PARAM = OpenApiParameter(
+    "quantity", int, description="With `near`: only stores that can sell this many (default 1)."
+)
+LIMIT_PARAM = OpenApiParameter("limit", int, description="With `near`: at most this many stores (default 10, max 50).")
+
+
+class CatalogPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def parse_near(value: str) -> tuple[float, float]:
+    try:
+        latitude, longitude = (float(part) for part in value.split(","))
+    except ValueError:
+        raise serializers.ValidationError(
+            "Give a point as two numbers, latitude,longitude, e.g. 51.5072,-0.1276."
+        ) from None
+    if not -90 <= latitude <= 90:
+        raise serializers.ValidationError(f"Latitude must be between -90 and 90, not {latitude}.")
+    if not -180 <= longitude <= 180:
+        raise serializers.ValidationError(f"Longitude must be between -180 and 180, not {longitude}.")
+    return latitude, longitude
+
+
+class NearIn(serializers.Serializer):
+    near = serializers.CharField(required=False)
+
+    def validate_near(self, value: str) -> tuple[float, float]:
+        return parse_near(value)
+
+
+class NearStockIn(NearIn):
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+
+def found(queryset, message: str, **lookup):
+    """The one row matching `lookup`, or a 404 that says what was not found."""
+    row = queryset.filter(**lookup).first()
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
+def query_params(serializer_class, request) -> dict:
+    data = serializer_class(data=request.query_params.dict())  # a plain dict: `?near=` is blank, not absent
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+# Serializers ----------------------------------------------------------------------------------
+
+
+class PriceOut(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class CategoryOut(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class VariantOut(serializers.Serializer):
+    sku = serializers.CharField()
+    barcode = serializers.CharField(allow_null=True)
+    options = serializers.JSONField()
+    price = serializers.SerializerMethodField(help_text="The price in force on the request's channel.")
+    available = serializers.IntegerField(help_text="Units this channel can sell at the chosen store, or for delivery.")
+    in_stock = serializers.SerializerMethodField()
+
+    @extend_schema_field(PriceOut)
+    def get_price(self, variant) -> dict:
+        return PriceOut(variant.channel_prices[0]).data
+
+    def get_in_stock(self, variant) -> bool:
+        return variant.available > 0
+
+
+class ProductOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    brand = serializers.CharField()
+    category = CategoryOut()
+    description = serializers.CharField()
+    variants = VariantOut(source="listed_variants", many=True)
+    price_range = serializers.SerializerMethodField(help_text="Lowest and highest variant price: “from £…”.")
+
+    @extend_schema_field(inline_serializer("PriceRange", {
+        "from": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "to": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "currency": serializers.CharField(),
+    }))
+    def get_price_range(self, product) -> dict:
+        prices = sorted((v.channel_prices[0] for v in product.listed_variants), key=lambda p: p.amount)
+        money = serializers.DecimalField(max_digits=12, decimal_places=2)
+        return {"from": money.to_representation(prices[0].amount), "to": money.to_representation(prices[-1].amount),
+                "currency": prices[0].currency}
+
+
+class StoreOut(serializers.ModelSerializer):
+    address = serializers.CharField(source="address_line")
+    distance_km = serializers.SerializerMethodField(help_text="From the `near` point, to 0.1 km; null without it.")
+
+    class Meta:
+        model = Location
+        fields = ["code", "name", "address", "city", "postcode", "country", "latitude", "longitude", "phone", "email",
+                  "opening_hours", "sells_in_store", "offers_pickup", "ships_orders", "accepts_returns", "distance_km"]
+
+    def get_distance_km(self, store) -> float | None:
+        distance = getattr(store, "distance_km", None)
+        return None if distance is None else round(distance, 1)
+
+
+class LocationBriefOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    city = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class LocationAvailabilityOut(serializers.Serializer):
+    store = LocationBriefOut(source="location")
+    available = serializers.IntegerField(source="sellable")
+
+
+class NearbyStockOut(serializers.Serializer):
+    code = serializers.CharField(source="location.code")
+    name = serializers.CharField(source="location.name")
+    address = serializers.CharField(source="location.address_line")
+    city = serializers.CharField(source="location.city")
+    postcode = serializers.CharField(source="location.postcode")
+    latitude = serializers.FloatField(source="location.latitude")
+    longitude = serializers.FloatField(source="location.longitude")
+    distance_km = serializers.SerializerMethodField()
+    opening_hours = serializers.JSONField(source="location.opening_hours")
+    offers_pickup = serializers.BooleanField(source="location.offers_pickup")
+    available = serializers.IntegerField(source="sellable")
+
+    def get_distance_km(self, row) -> float:
+        return round(row.distance_km, 1)
+
+
+# Views ----------------------------------------------------------------------------------------
+
+
+class ProductViews(ChannelMixin):
+    serializer_class = ProductOut
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Product.objects.none()
+        return product_list(channel=self.channel)
+
+    def availability_store(self) -> Location | None:
+        code = self.request.query_params.get("store")
+        if code is None:
+            return None
+        store = Location.objects.active().stores().filter(code=code).first()
+        if store is None:
+            raise ValidationError({"store": [f"No open store has code {code!r}."]})
+        return store
+
+
+@extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
+class ProductListAPI(ProductViews, generics.ListAPIView):
+    """Products the channel sells, by name, with each variant's price and availability."""
+
+    filterset_class = ProductFilter
+    pagination_class = CatalogPagination
+
+    def list(self, request, *args, **kwargs):
+        store = self.availability_store()
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        products = product_availability_attach(products=page, channel=self.channel, location=store)
+        return self.get_paginated_response(self.get_serializer(products, many=True).data)
+
+
+@extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
+class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
+    """One product, as in the list."""
+
+    lookup_field = "slug"
+
+    def get_object(self):
+        slug = self.kwargs["slug"]
+        return found(self.get_queryset(), f"No product {slug!r} is sold on the {self.channel.name} channel.", slug=slug)
+
+    def retrieve(self, request, *args, **kwargs):
+        store = self.availability_store()
+        product = self.get_object()
+        product_availability_attach(products=[product], channel=self.channel, location=store)
+        return Response(self.get_serializer(product).data)
+
+
+@extend_schema(tags=["catalog"])
+class VariantAvailabilityAPI(ChannelMixin, APIView):
+    """Where a variant can be had. Without `near`: its sellable units at every active location that
+    holds it, by code. With `near`: the nearest stores that can sell `quantity`, nearest first."""
+
+    @extend_schema(
+        parameters=[NEAR_PARAM, QUANTITY_PARAM, LIMIT_PARAM, CHANNEL_PARAM],
+        responses=PolymorphicProxySerializer(
+            component_name="VariantAvailability", serializers=[LocationAvailabilityOut, NearbyStockOut],
+            resource_type_field_name=None, many=True,
+        ),
+    )
+    def get(self, request, sku: str):
+        query = query_params(NearStockIn, request)
+        variants = Variant.objects.filter(is_active=True, product__is_active=True)
+        variant = found(variants, f"No product has SKU {sku!r}.", sku=sku)
+        if "near" not in query:
+            rows = variant_availability(variant=variant, channel=self.channel)
+            return Response(LocationAvailabilityOut(rows, many=True).data)
+        latitude, longitude = query["near"]
+        rows = stores_nearest_with_variant(
+            variant=variant, channel=self.channel, latitude=latitude, longitude=longitude,
+            quantity=query["quantity"], limit=query["limit"],
+        )
+        return Response(NearbyStockOut(rows, many=True).data)
+
+
+@extend_schema(tags=["stores"], parameters=[NEAR_PARAM])
+class StoreListAPI(generics.ListAPIView):
+    """Open stores by code or, with `near`, nearest first with the distance."""
+
+    serializer_class = StoreOut
+    pagination_class = CatalogPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Location.objects.none()
+        latitude, longitude = query_params(NearIn, self.request).get("near", (None, None))
+        return store_list(latitude=latitude, longitude=longitude)
+
+
+@extend_schema(tags=["stores"])
+class StoreDetailAPI(generics.RetrieveAPIView):
+    serializer_class = StoreOut
+    lookup_field = "code"
+    queryset = Location.objects.active().stores()
+
+    def get_object(self):
+        code = self.kwargs["code"]
+        return found(self.get_queryset(), f"No open store has code {code!r}.", code=code)
