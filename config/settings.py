@@ -161,6 +161,12 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local_double" if DEBUG else "")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 
+# Engagement jobs
+ABANDONED_CART_AFTER = timedelta(hours=env.int("ABANDONED_CART_AFTER_HOURS", default=24))
+ABANDONED_CART_DISCOUNT_PERCENT = env.int("ABANDONED_CART_DISCOUNT_PERCENT", default=10)
+ABANDONED_CART_VOUCHER_DAYS = env.int("ABANDONED_CART_VOUCHER_DAYS", default=3)
+REVIEW_REQUEST_DELAY = timedelta(days=env.int("REVIEW_REQUEST_DELAY_DAYS", default=3))
+
 # Inventory
 STOCK_RESERVATION_HOLD = timedelta(minutes=env.int("STOCK_RESERVATION_HOLD_MINUTES", default=15))
 

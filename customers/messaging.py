@@ -32,14 +32,23 @@ def _render(template: str, medium: str, context: dict) -> tuple[str, str]:
     return "", text
 
 
+def preferred_marketing_medium(customer: Customer) -> str | None:
+    """The first channel, in the order email, SMS, messenger, that the customer consented to and we can reach."""
+    for medium, reachable in ((OutboxMessage.Medium.EMAIL, customer.email), (OutboxMessage.Medium.SMS, customer.phone),
+                              (OutboxMessage.Medium.MESSENGER, customer.phone)):
+        if reachable and customer.consents_to(medium):
+            return medium
+    return None
+
+
 def message_queue(
     *, template: str, context: dict, customer: Customer | None = None, email: str = "", phone: str = "",
-    reference: str = "", marketing: bool = False,
+    reference: str = "", marketing: bool = False, medium: str | None = None,
 ) -> list[OutboxMessage]:
     """Queue a message in the caller's transaction; it is sent once that transaction commits.
 
     Service messages (orders, pickups, returns) go by email, and by SMS too when the customer has
-    said yes to SMS. Marketing goes only on channels the customer consented to.
+    said yes to SMS. Marketing goes only on channels the customer consented to; `medium` picks one.
     """
     email = email or (customer.email if customer else "")
     phone = phone or (customer.phone if customer else "")
@@ -48,6 +57,10 @@ def message_queue(
         media.append((OutboxMessage.Medium.EMAIL, email))
     if phone and customer and customer.consents_to("sms"):
         media.append((OutboxMessage.Medium.SMS, phone))
+    if phone and marketing and customer and customer.consents_to("messenger"):
+        media.append((OutboxMessage.Medium.MESSENGER, phone))
+    if medium is not None:
+        media = [(m, to) for m, to in media if m == medium]
     messages = []
     for medium, recipient in media:
         subject, body = _render(template, medium, {**context, "customer": customer, "site_url": settings.SITE_URL})
@@ -56,11 +69,20 @@ def message_queue(
             marketing=marketing, reference=reference,
         ))
     if messages:
-        from .tasks import deliver_message
-
         ids = [m.pk for m in messages]
-        transaction.on_commit(lambda: [deliver_message.delay(pk) for pk in ids])
+        transaction.on_commit(lambda: _enqueue(ids))
     return messages
+
+
+def _enqueue(ids: list[int]) -> None:
+    """Hand the messages to the broker; if it is down they stay pending and the sweep sends them."""
+    from .tasks import deliver_message
+
+    for pk in ids:
+        try:
+            deliver_message.delay(pk)
+        except Exception:  # noqa: BLE001  broker outage: the row is safe in the outbox
+            logger.warning("broker unavailable; message %s waits for the outbox sweep", pk, exc_info=True)
 
 
 def message_deliver(*, message_id: int) -> OutboxMessage:

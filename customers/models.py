@@ -88,6 +88,8 @@ class Cart(models.Model):
     delivery_address = models.ForeignKey(Address, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", help_text="Last changed through.")
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reminded_state = models.CharField(max_length=64, blank=True,
+                                      help_text="The cart's contents when the last abandoned-cart reminder went out.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -3,6 +3,7 @@ merge a guest cart at sign-in), consent, addresses, and the timeline row each to
 
 Cart changes lock the cart row first, so two devices changing one cart at once queue up.
 """
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -310,3 +311,14 @@ def customer_sign_in(
     guest.save(update_fields=["status", "merged_into"])
     _touched(cart, channel, {"merged_guest_cart": str(guest.token), "lines": len(guest_lines)})
     return cart, notes
+
+
+def cart_state(cart: Cart) -> str:
+    """A fingerprint of what is in the cart, so a reminder is never sent twice for the same contents."""
+    lines = sorted(cart.lines.values_list("variant_id", "quantity"))
+    return hashlib.sha256(repr(lines).encode()).hexdigest()
+
+
+def cart_mark_reminded(*, cart: Cart, state: str) -> None:
+    """Remember the contents a reminder was sent for (without counting as a change by the shopper)."""
+    Cart.objects.filter(pk=cart.pk).update(reminded_state=state)

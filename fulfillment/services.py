@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from django.core import signing
 from django.core.cache import cache
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from catalog.models import Channel
@@ -19,13 +21,13 @@ from config.exceptions import InvalidTransition
 from customers.messaging import message_queue
 from customers.models import Interaction
 from customers.services import interaction_record
-from inventory.models import Location
+from inventory.models import Location, StockLevel
 from inventory.services import StockLine, stock_collect, stock_restock_return, stock_ship
 from orders.models import Order, OrderLine, Payment
 from orders.services import order_cancel, order_lines_sent, order_settle, payment_refund
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
-from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
+from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, LowStockAlert, Return, ReturnLine
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 CODE_LENGTH = 8
@@ -131,7 +133,7 @@ def fulfillment_ship(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
 def fulfillment_mark_delivered(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
     locked = _lock(fulfillment)
     if locked.status != Status.DELIVERED:
-        _set_status(locked, Status.DELIVERED, actor=actor)
+        _set_status(locked, Status.DELIVERED, actor=actor, completed_at=timezone.now())
     return locked
 
 
@@ -376,3 +378,63 @@ def _refund_return(request: Return) -> Return:
         Return.objects.filter(pk=request.pk).update(refund=refund)
         request.refund = refund
     return request
+
+
+# Follow-ups for shoppers and stores ----------------------------------------------------------
+
+
+def reviews_request(*, now: datetime | None = None) -> int:
+    """Ask once for a review, REVIEW_REQUEST_DELAY after everything was delivered or collected.
+    It promotes the shop, so only with email consent. Safe to run twice at once."""
+    moment = now or timezone.now()
+    waiting = (Order.objects.filter(status=Order.Status.FULFILLED, review_requested_at__isnull=True,
+                                    fulfillments__status__in=[Status.DELIVERED, Status.COLLECTED])
+               .exclude(fulfillments__status__in=[Status.NEW, Status.PICKING, Status.PACKED, Status.SHIPPED,
+                                                  Status.READY])
+               .annotate(done_at=Max("fulfillments__completed_at"))
+               .filter(done_at__lte=moment - settings.REVIEW_REQUEST_DELAY).values_list("pk", flat=True).distinct())
+    asked = 0
+    for pk in list(waiting):
+        with transaction.atomic():
+            order = (Order.objects.select_for_update(skip_locked=True, of=("self",)).select_related("customer")
+                     .filter(pk=pk, review_requested_at__isnull=True).first())
+            if order is None:
+                continue
+            Order.objects.filter(pk=pk).update(review_requested_at=moment)
+            if order.customer is not None:
+                asked += bool(message_queue(template="review_request", context={"order": order},
+                                            customer=order.customer, marketing=True, medium="email",
+                                            reference=f"order:{order.number}"))
+    return asked
+
+
+def low_stock_alerts_send(*, now: datetime | None = None) -> int:
+    """Tell each store, once a day per item, what has fallen to its reorder point. Safe to run twice at once:
+    an item is listed only by the run that recorded its alert for the day."""
+    day = timezone.localdate(now or timezone.now())
+    low = (StockLevel.objects.filter(reorder_point__gt=0, location__is_active=True)
+           .exclude(location__email="")
+           .annotate(units=F("on_hand") - F("committed") - F("reserved") - F("unavailable"))
+           .filter(units__lte=F("reorder_point"))
+           .select_related("location", "variant__product").order_by("location_id", "variant__sku"))
+    by_store: dict[Location, list] = {}
+    for level in low:
+        by_store.setdefault(level.location, []).append(level)
+    sent = 0
+    for store, levels in by_store.items():
+        with transaction.atomic():
+            rows = []
+            for level in levels:
+                try:
+                    with transaction.atomic():
+                        LowStockAlert.objects.create(location=store, variant=level.variant, day=day,
+                                                     available=level.units)
+                except IntegrityError:  # already alerted today (maybe by a run happening right now)
+                    continue
+                rows.append({"sku": level.variant.sku, "name": level.variant.name, "available": level.units,
+                             "reorder_point": level.reorder_point})
+            if rows:
+                message_queue(template="low_stock", context={"store": store, "rows": rows}, email=store.email,
+                              reference=f"low-stock:{store.code}:{day}")
+                sent += 1
+    return sent

@@ -83,13 +83,16 @@ class StockLevel(models.Model):
     safety_stock = models.IntegerField(
         default=0, help_text="Units kept back from online channels for walk-in shoppers. A setting, not units."
     )
+    reorder_point = models.IntegerField(
+        default=0, help_text="Alert the store when available stock falls to this. A setting; 0 = no alerts."
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["location", "variant"], name="stocklevel_one_row_per_pair"),
             *(
                 models.CheckConstraint(condition=Q(**{f"{bucket}__gte": 0}), name=f"stocklevel_{bucket}_not_negative")
-                for bucket in (*BUCKETS, "safety_stock")
+                for bucket in (*BUCKETS, "safety_stock", "reorder_point")
             ),
             models.CheckConstraint(
                 condition=Q(on_hand__gte=F("committed") + F("reserved") + F("unavailable")),

@@ -297,6 +297,17 @@ def stock_set_safety_stock(*, location: Location, variant: Variant, quantity: in
     return _level(location, variant)
 
 
+def stock_set_reorder_point(*, location: Location, variant: Variant, quantity: int, actor=None) -> StockLevel:
+    """Alert the store when available stock falls to this many units (0 turns alerts off)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise InvalidQuantity(f"A reorder point must be a whole number, zero or more, not {quantity!r}.",
+                              field="quantity")
+    with transaction.atomic():
+        StockLevel.objects.bulk_create([StockLevel(location=location, variant=variant)], ignore_conflicts=True)
+        StockLevel.objects.filter(location=location, variant=variant).update(reorder_point=quantity)
+    return _level(location, variant)
+
+
 # Order-line changes ---------------------------------------------------------------------------
 
 

@@ -89,6 +89,7 @@ class Order(models.Model):
     placed_at = models.DateTimeField(default=timezone.now)
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", help_text="The member of staff, for till sales.")
+    review_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-placed_at"]

@@ -1,0 +1,59 @@
+"""Bringing shoppers back: the abandoned-cart reminder, with a single-use voucher and a link that opens
+the same cart on web or mobile. Marketing, so only on a channel the customer consented to."""
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Channel
+from customers.messaging import message_queue, preferred_marketing_medium
+from customers.models import Cart
+from customers.selectors import cart_view
+from customers.services import cart_mark_reminded, cart_state
+
+from .models import Voucher
+
+RESUME_SALT = "customers.cart.resume"
+
+
+def cart_resume_link(cart: Cart) -> str:
+    return f"{settings.SITE_URL}/cart/?resume={signing.dumps(str(cart.token), salt=RESUME_SALT)}"
+
+
+def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
+    """One reminder per cart state for carts idle past ABANDONED_CART_AFTER with items still in stock.
+    Safe to run twice at once: each cart is locked and its state re-checked."""
+    moment = now or timezone.now()
+    idle_since = moment - settings.ABANDONED_CART_AFTER
+    web = Channel.objects.get(code=Channel.WEB)
+    sent = 0
+    candidates = (Cart.objects.filter(status=Cart.Status.OPEN, customer__isnull=False, updated_at__lte=idle_since,
+                                      lines__isnull=False).distinct().values_list("pk", flat=True))
+    for pk in list(candidates):
+        with transaction.atomic():
+            cart = (Cart.objects.select_for_update(skip_locked=True, of=("self",)).select_related("customer", "pickup_store")
+                    .filter(pk=pk, status=Cart.Status.OPEN, updated_at__lte=idle_since).first())
+            if cart is None:
+                continue
+            state = cart_state(cart)
+            medium = preferred_marketing_medium(cart.customer)
+            if state == cart.reminded_state or medium is None:
+                continue
+            waiting = [line for line in cart_view(cart=cart, channel=web).lines if line.in_stock]
+            if not waiting:
+                continue
+            voucher = Voucher.objects.create(
+                code=f"BACK-{secrets.token_hex(3).upper()}", kind=Voucher.Kind.PERCENT,
+                value=Decimal(settings.ABANDONED_CART_DISCOUNT_PERCENT), max_uses=1, max_uses_per_customer=1,
+                valid_from=moment, valid_until=moment + timedelta(days=settings.ABANDONED_CART_VOUCHER_DAYS),
+            )
+            message_queue(template="abandoned_cart", customer=cart.customer, marketing=True, medium=medium,
+                          reference=f"cart:{cart.token}",
+                          context={"lines": waiting, "voucher": voucher, "link": cart_resume_link(cart)})
+            cart_mark_reminded(cart=cart, state=state)
+            sent += 1
+    return sent
