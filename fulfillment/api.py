@@ -137,6 +137,7 @@ class PickupLookupAPI(APIView):
     """What the counter sees for a code: the order, the name on it and the lines; or why not."""
 
     permission_classes = [IsAdminUser]
+    hand_over = False
 
     @extend_schema(request=ScanIn, responses=FulfillmentOut)
     def post(self, request):
@@ -145,24 +146,16 @@ class PickupLookupAPI(APIView):
         store = staff_store(request.user, data.validated_data["store"])
         found = services.pickup_find_at_station(scanned=data.validated_data["code"], location=store,
                                                 station=station_of(request))
+        if self.hand_over:
+            found = services.pickup_collect(fulfillment=found, code=data.validated_data["code"], actor=request.user)
         return Response(FulfillmentOut(found).data)
 
 
 @extend_schema(tags=["staff"])
-class PickupCollectAPI(APIView):
+class PickupCollectAPI(PickupLookupAPI):
     """Hand the order over: stock leaves, the payment is captured, the shopper is told."""
 
-    permission_classes = [IsAdminUser]
-
-    @extend_schema(request=ScanIn, responses=FulfillmentOut)
-    def post(self, request):
-        data = ScanIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        store = staff_store(request.user, data.validated_data["store"])
-        found = services.pickup_find_at_station(scanned=data.validated_data["code"], location=store,
-                                                station=station_of(request))
-        collected = services.pickup_collect(fulfillment=found, code=data.validated_data["code"], actor=request.user)
-        return Response(FulfillmentOut(collected).data)
+    hand_over = True
 
 
 class ReceiveLineIn(serializers.Serializer):
