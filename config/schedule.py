@@ -13,6 +13,7 @@ JOBS = [
     ("Remind shoppers of abandoned carts", "orders.tasks.send_abandoned_cart_reminders", 3600),
     ("Alert stores of low stock", "fulfillment.tasks.send_low_stock_alerts", 3600),
     ("Capture payments still due", "orders.tasks.capture_due_payments", 900),
+    ("Refund received returns still due", "fulfillment.tasks.refund_due_returns", 900),
 ]
 
 

@@ -35,7 +35,7 @@ class FulfillmentLineOut(serializers.Serializer):
 class FulfillmentOut(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     placed_at = serializers.DateTimeField(source="order.placed_at")
-    customer_name = serializers.CharField(source="order.ship_to_name")
+    customer_name = serializers.SerializerMethodField(help_text="Who the order is for, as the counter should greet them.")
     email = serializers.CharField(source="order.email")
     location = serializers.CharField(source="location.code")
     lines = FulfillmentLineOut(many=True)
@@ -44,6 +44,10 @@ class FulfillmentOut(serializers.ModelSerializer):
         model = Fulfillment
         fields = ["id", "order", "placed_at", "customer_name", "email", "location", "method", "status", "carrier",
                   "tracking_number", "tracking_url", "ready_at", "expires_at", "completed_at", "lines"]
+
+    def get_customer_name(self, fulfillment) -> str:
+        order = fulfillment.order
+        return order.ship_to_name or (order.customer.full_name if order.customer else "") or order.email
 
 
 def staff_store(user, code: str) -> Location:

@@ -24,6 +24,7 @@ from customers.services import interaction_record
 from inventory.models import Location, StockLevel
 from inventory.services import StockLine, stock_collect, stock_restock_return, stock_ship
 from orders.models import Order, OrderLine, Payment
+from orders.exceptions import PaymentProviderError
 from orders.services import order_cancel, order_lines_sent, order_settle, payment_refund
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
@@ -344,6 +345,9 @@ def return_receive(
             request = Return.objects.create(order=locked, code=_new_return_code(),
                                             channel=Channel.objects.get(code=Channel.TILL))
         chosen = _returnable(locked, {i: units for i, (units, _) in lines.items()})
+        # Priced on what has come back so far, so per-unit rounding never pays back more than the line cost.
+        amount = sum((line.amount_for(line.quantity_returned + units) - line.amount_for(line.quantity_returned)
+                      for line, units in chosen.items()), Decimal("0.00"))
         for line, units in chosen.items():
             condition = lines[line.pk][1]
             if condition not in ReturnLine.Condition.values:
@@ -355,7 +359,6 @@ def return_receive(
                                  idempotency_key=f"return:{request.pk}:{line.pk}")
             line.quantity_returned += units
         OrderLine.objects.bulk_update(list(chosen), ["quantity_returned"])
-        amount = sum((line.amount_for(units) for line, units in chosen.items()), Decimal("0.00"))
         payment = Payment.objects.get(order=locked)
         method = refund_method or ("card" if payment.stripe_payment_intent else "cash")
         request.status, request.location, request.received_at, request.received_by = (
@@ -368,6 +371,17 @@ def return_receive(
                                detail={"status": "received", "store": location.code, "refund": str(amount)})
         _tell(locked, "return_refunded", return_request=request, amount=amount)
     return _refund_return(request)  # after the stock rows are released
+
+
+def returns_refund_due() -> int:
+    """Refund received returns whose refund did not go through (a provider outage): the retry sweep."""
+    refunded = 0
+    for request in Return.objects.filter(status=Return.Status.RECEIVED, refund__isnull=True, refund_amount__gt=0):
+        try:
+            refunded += _refund_return(request).refund_id is not None
+        except PaymentProviderError:
+            continue
+    return refunded
 
 
 def _refund_return(request: Return) -> Return:

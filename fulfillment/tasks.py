@@ -1,7 +1,7 @@
 """Fulfilment's Celery tasks: thin wrappers that call one service."""
 from celery import shared_task
 
-from .services import low_stock_alerts_send, pickups_expire, pickups_remind, reviews_request
+from .services import low_stock_alerts_send, pickups_expire, pickups_remind, returns_refund_due, reviews_request
 
 
 @shared_task
@@ -22,3 +22,8 @@ def request_reviews() -> int:
 @shared_task
 def send_low_stock_alerts() -> int:
     return low_stock_alerts_send()
+
+
+@shared_task
+def refund_due_returns() -> int:
+    return returns_refund_due()
