@@ -6,7 +6,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -107,9 +107,15 @@ class CheckoutAPI(ChannelMixin, APIView):
             return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
         data = CheckoutIn(data=request.data)
         data.is_valid(raise_exception=True)
-        cart = current_cart(request, self.channel)
+        try:
+            cart = current_cart(request, self.channel)
+        except NotFound:  # the cart may have just been ordered by this same key's first request
+            cart = None
         if cart is None:
-            raise CheckoutRefused("Your cart is empty.", field="cart")
+            earlier = services.checkout_replay(idempotency_key=key, fingerprint=fingerprint)
+            if earlier is not None:
+                return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
+            raise CheckoutRefused("Your cart is empty or no longer open.", field="cart")
         order = services.order_place(cart=cart, choice=self._choice(request, cart, data.validated_data),
                                      idempotency_key=key, fingerprint=fingerprint,
                                      actor=request.user if request.user.is_authenticated else None)

@@ -122,7 +122,10 @@ def _claim(idempotency_key: str, fingerprint: str) -> CheckoutAttempt | Order:
         with transaction.atomic():
             return CheckoutAttempt.objects.create(key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:  # another request with this key got there first
-        return _replayed(CheckoutAttempt.objects.select_related("order").get(key=idempotency_key), fingerprint)
+        earlier = CheckoutAttempt.objects.select_related("order").filter(key=idempotency_key).first()
+        if earlier is None:  # ...and failed and let go of the key in the meantime
+            raise CheckoutInProgress("A checkout with this Idempotency-Key was just being processed; retry.") from None
+        return _replayed(earlier, fingerprint)
 
 
 def _priced_lines(cart: Cart, channel: Channel) -> tuple[list, dict, str]:
