@@ -1,7 +1,8 @@
 """The periodic jobs every install runs, stored for django-celery-beat's DatabaseScheduler.
 
-A migration applies them on a fresh install; `manage.py sync_periodic_jobs` re-applies them after
-this list changes. Each job is safe to run twice at once and on an empty database.
+Every `migrate` applies them (config/apps.py, post_migrate), so a fresh install has them and an
+existing one picks up changes; `manage.py sync_periodic_jobs` does the same on demand.
+Each job is safe to run twice at once and on an empty database.
 """
 JOBS = [
     # (name, task, every N seconds)

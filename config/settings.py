@@ -112,7 +112,10 @@ STORAGES = {
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hearth & Thread <hello@hearthandthread.example>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="customers.messaging.ConsoleTextBackend")
 MESSENGER_BACKEND = env.str("MESSENGER_BACKEND", default="customers.messaging.ConsoleTextBackend")
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) sets host, port, login and TLS at once.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)  # noqa: F821 (set by the line above)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from customers.views import cart_page
 from fulfillment.api import pickup_qr
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("config.api")),
     path("pickup/qr/<str:token>.svg", pickup_qr, name="pickup-qr"),
     path("scan/", include("fulfillment.station_urls")),
+    path("cart/", cart_page, name="cart-page"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -87,6 +87,7 @@ def _enqueue(ids: list[int]) -> None:
 
 def message_deliver(*, message_id: int) -> OutboxMessage:
     """Send one queued message; a sent message is never sent again."""
+    failure = None
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().get(pk=message_id)
         if message.status == OutboxMessage.Status.SENT:
@@ -99,17 +100,19 @@ def message_deliver(*, message_id: int) -> OutboxMessage:
                 backend = settings.SMS_BACKEND if message.medium == OutboxMessage.Medium.SMS else settings.MESSENGER_BACKEND
                 import_string(backend)().send(to=message.recipient, body=message.body)
         except Exception as exc:  # the provider refused or is down: keep the message and the reason
+            failure = exc
             message.status, message.last_error = OutboxMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"
             message.save(update_fields=["status", "last_error", "attempts"])
-            raise
-        message.status, message.sent_at, message.last_error = OutboxMessage.Status.SENT, timezone.now(), ""
-        message.save(update_fields=["status", "sent_at", "last_error", "attempts"])
-        if message.customer_id:
-            Interaction.objects.create(customer_id=message.customer_id, kind=Interaction.Kind.MESSAGE_SENT,
-                                       reference=message.reference, detail={"medium": message.medium,
-                                                                            "template": message.template})
+        else:
+            message.status, message.sent_at, message.last_error = OutboxMessage.Status.SENT, timezone.now(), ""
+            message.save(update_fields=["status", "sent_at", "last_error", "attempts"])
+            if message.customer_id:
+                Interaction.objects.create(customer_id=message.customer_id, kind=Interaction.Kind.MESSAGE_SENT,
+                                           reference=message.reference, detail={"medium": message.medium,
+                                                                                "template": message.template})
+    if failure is not None:  # raised after the commit, so the failure and its reason are kept for the retry
+        raise failure
     return message
-
 
 def messages_deliver_pending(*, limit: int = 500) -> int:
     """Send what is still waiting (a broker outage, a failed attempt): the outbox sweep."""

@@ -3,6 +3,8 @@ chosen store or for delivery, totals), and a customer's timeline newest first.""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+from django.core import signing
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -92,6 +94,22 @@ def cart_view(*, cart: Cart | None, channel: Channel) -> CartView:
             for l in lines
         ],
     )
+
+
+RESUME_SALT = "customers.cart.resume"
+
+
+def cart_resume_link(cart: Cart) -> str:
+    """A link (for reminders) that opens this very cart on the website or in the app."""
+    return f"{settings.SITE_URL}/cart/?resume={signing.dumps(str(cart.token), salt=RESUME_SALT)}"
+
+
+def cart_from_resume_link(value: str) -> Cart | None:
+    try:
+        token = signing.loads(value, salt=RESUME_SALT, max_age=60 * 60 * 24 * 30)
+    except signing.BadSignature:
+        return None
+    return Cart.objects.filter(token=token).select_related("customer", "pickup_store").first()
 
 
 def interaction_list(*, customer: Customer) -> QuerySet[Interaction]:

@@ -49,7 +49,8 @@ def _set_status(fulfillment: Fulfillment, new: str, *, actor=None, note: str = "
 
 
 def _lock(fulfillment: Fulfillment) -> Fulfillment:
-    return Fulfillment.objects.select_for_update().select_related("order", "location").get(pk=fulfillment.pk)
+    """Lock the fulfilment's own row only: work at the same store (or on the same order) goes on."""
+    return Fulfillment.objects.select_for_update(of=("self",)).select_related("order", "location").get(pk=fulfillment.pk)
 
 
 def _open_lines(fulfillment: Fulfillment) -> list[OrderLine]:
@@ -275,7 +276,8 @@ def pickups_remind(*, now: datetime | None = None) -> int:
                                      expires_at__lte=moment + timedelta(days=1), expires_at__gt=moment)
     for pk in due.values_list("pk", flat=True):
         with transaction.atomic():
-            locked = Fulfillment.objects.select_for_update(skip_locked=True).select_related("order", "location").filter(
+            locked = Fulfillment.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+                "order", "location").filter(
                 pk=pk, status=Status.READY, reminder_sent_at__isnull=True).first()
             if locked is None:
                 continue

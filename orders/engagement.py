@@ -5,24 +5,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel
 from customers.messaging import message_queue, preferred_marketing_medium
 from customers.models import Cart
-from customers.selectors import cart_view
+from customers.selectors import cart_resume_link, cart_view
 from customers.services import cart_mark_reminded, cart_state
 
 from .models import Voucher
-
-RESUME_SALT = "customers.cart.resume"
-
-
-def cart_resume_link(cart: Cart) -> str:
-    return f"{settings.SITE_URL}/cart/?resume={signing.dumps(str(cart.token), salt=RESUME_SALT)}"
-
 
 def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
     """One reminder per cart state for carts idle past ABANDONED_CART_AFTER with items still in stock.
