@@ -2,7 +2,7 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("catalog.urls")),
+    path("", include("inventory.urls")),
     path("", include("customers.urls")),
     path("", include("orders.urls")),
     path("", include("fulfillment.urls")),

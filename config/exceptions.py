@@ -5,7 +5,9 @@ gives every API error the same shape: {"code": ..., "message": ..., "detail": ..
 """
 from typing import Any
 
+from django.http import Http404
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -28,6 +30,8 @@ class DomainError(Exception):
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = NotFound(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
         return None

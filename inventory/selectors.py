@@ -1,12 +1,13 @@
-"""Inventory reads: what a channel may sell where, the nearest stores that have a variant,
-a pair's movement history, and ledger drift (StockLevel against the sum of its movements).
+"""Inventory reads: what a channel may sell where (per variant, per product page), the stores near a
+point and the nearest that have a variant, a pair's movement history, and ledger drift.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import F, FloatField, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import ASin, Cos, Greatest, Least, Power, Radians, Sin, Sqrt
 
-from catalog.models import Channel, Variant
+from catalog.models import Channel, Product, Variant
 
 from .models import BUCKETS, Location, StockLevel, StockMovement
 
@@ -57,14 +58,24 @@ def stores_nearest_with_variant(
     )
 
 
+def store_list(*, latitude: float | None = None, longitude: float | None = None) -> QuerySet[Location]:
+    """Active stores by code or, given a point, nearest first with `distance_km`."""
+    stores = Location.objects.active().stores()
+    if latitude is None or longitude is None:
+        return stores.order_by("code")
+    return stores.annotate(distance_km=distance_km_expression(latitude, longitude)).order_by("distance_km", "code")
+
+
 def sellable_by_variant(*, variant_ids, channel: Channel, location: Location | None = None) -> dict[int, int]:
     """Units each variant can be sold in one query: at `location` (pickup, the till), or, without one,
     across every active location that ships orders (delivery). Variants with no stock are absent (0)."""
-    levels = StockLevel.objects.filter(variant_id__in=variant_ids, location__is_active=True)
     if location is not None:
-        levels = levels.filter(location=location)
+        places = [location.pk] if location.is_active else []
     else:
-        levels = levels.filter(location__ships_orders=True)
+        # Ids first, so the stock query starts from the (variant, location) index instead of
+        # walking every shipping location's rows (bench/availability.py).
+        places = list(Location.objects.active().filter(ships_orders=True).values_list("pk", flat=True))
+    levels = StockLevel.objects.filter(variant_id__in=variant_ids, location_id__in=places)
     return dict(
         levels.values("variant_id")
         .annotate(units=Sum(sellable_expression(channel)))
@@ -113,3 +124,17 @@ def ledger_drift(*, location: Location) -> list[Drift]:
                     skus = dict(Variant.objects.filter(pk__in=set(sums) | set(levels)).values_list("pk", "sku"))
                 drifted.append(Drift(location.code, skus[variant_id], bucket, have, expect))
     return drifted
+
+
+def product_availability_attach(
+    *, products: Iterable[Product], channel: Channel, location: Location | None = None
+) -> list[Product]:
+    """Set `available` on every listed variant of these products (from product_list): units this
+    channel can sell at `location`, or for delivery without one. One query for the whole page."""
+    products = list(products)
+    variant_ids = [v.pk for p in products for v in p.listed_variants]
+    units = sellable_by_variant(variant_ids=variant_ids, channel=channel, location=location) if variant_ids else {}
+    for product in products:
+        for variant in product.listed_variants:
+            variant.available = units.get(variant.pk, 0)
+    return products

@@ -150,18 +150,21 @@ def test_a_sale_window_shows_the_sale_price_while_it_runs(client, web):
     assert product["variants"][0]["price"]["amount"] == "22.50"
 
 
-def test_variants_without_a_price_on_the_channel_are_left_out_and_so_are_products_with_none(client, web, till):
+def test_variants_not_priced_on_the_channel_are_left_out_and_a_product_with_none_shows_no_price(client, web, till):
     product = ProductFactory(name="Tee")
     on_sale(web, product=product, sku="TEE-WEB")
     on_sale(till, product=product, sku="TEE-STORE-ONLY")
-    store_only = on_sale(till, product=ProductFactory(name="Gift Card"))
+    store_only = on_sale(till, "5.00", product=ProductFactory(name="Gift Card"))
 
     listed = client.get("/api/v1/products/").json()["results"]
 
-    assert [(p["name"], [v["sku"] for v in p["variants"]]) for p in listed] == [("Tee", ["TEE-WEB"])]
-    assert client.get(f"/api/v1/products/{store_only.product.slug}/").status_code == 404
+    assert [(p["name"], [v["sku"] for v in p["variants"]], p["price_range"]) for p in listed] == [
+        ("Gift Card", [], None),
+        ("Tee", ["TEE-WEB"], {"from": "20.00", "to": "20.00", "currency": "GBP"}),
+    ]
     client.force_login(UserFactory())
-    assert names(client.get("/api/v1/products/", headers={"X-Channel": "till"})) == ["Gift Card", "Tee"]
+    at_the_till = client.get(f"/api/v1/products/{store_only.product.slug}/", headers={"X-Channel": "till"}).json()
+    assert [v["price"]["amount"] for v in at_the_till["variants"]] == ["5.00"]
 
 
 # Availability ---------------------------------------------------------------------------------

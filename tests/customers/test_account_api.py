@@ -161,3 +161,13 @@ def test_the_timeline_is_newest_first(ada, priced):
 
 def test_me_needs_a_signed_in_customer(api):
     assert api.get("/api/v1/me/").status_code == 401
+
+
+def test_opening_a_product_page_in_the_app_is_on_my_timeline(ada, priced):
+    phone = app_client(ada)
+    slug = priced[0].product.slug
+
+    assert phone.get(f"/api/v1/products/{slug}/").status_code == 200
+
+    viewed = ada.interactions.get(kind=Interaction.Kind.PRODUCT_VIEWED)
+    assert (viewed.reference, viewed.channel.code) == (f"product:{slug}", "mobile")

@@ -3,9 +3,10 @@ store, or for delivery), where a variant can be found (nearest stores first), an
 
 The channel comes from the X-Channel header or the sign-in (catalog.channels): it sets the price and
 whether safety stock is held back (web and mobile keep it for walk-in shoppers; the till, staff only,
-sells it). A variant with no price on the channel cannot be bought there, so it is left out of the
-product, and a product with none left is not listed (its detail answers 404): a shopper never sees a
-variant they could not put in a cart, and every variant's `price` is filled in.
+sells it). A variant with no price on the channel cannot be bought there, so it is left out: a shopper
+never sees a variant they could not put in a cart, and every variant's `price` is filled in. A product
+with no variant priced on the channel still lists, with no variants and `price_range` null (hiding it
+would cost a scan of every price of the channel per page; see catalog.selectors.product_list).
 """
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,13 +21,15 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.models import Location
-from inventory.selectors import stores_nearest_with_variant, variant_availability
 
-from .channels import CHANNEL_HEADER, ChannelMixin
-from .filters import ProductFilter
-from .models import Product, Variant
-from .selectors import product_availability_attach, product_list, store_list
+from catalog.channels import CHANNEL_HEADER, ChannelMixin
+from catalog.filters import ProductFilter
+from catalog.models import Product, Variant
+from catalog.selectors import product_list
+from catalog.signals import product_viewed
+
+from .models import Location
+from .selectors import product_availability_attach, store_list, stores_nearest_with_variant, variant_availability
 
 CHANNEL_PARAM = OpenApiParameter(
     CHANNEL_HEADER, str, OpenApiParameter.HEADER, enum=["web", "mobile", "till"],
@@ -91,10 +94,7 @@ def query_params(serializer_class, request) -> dict:
 
 # Serializers ----------------------------------------------------------------------------------
 
-
-class PriceOut(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    currency = serializers.CharField()
+MONEY = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
 class CategoryOut(serializers.Serializer):
@@ -102,17 +102,18 @@ class CategoryOut(serializers.Serializer):
     name = serializers.CharField()
 
 
+class VariantPriceOut(serializers.Serializer):
+    amount = serializers.DecimalField(source="price_amount", max_digits=12, decimal_places=2)
+    currency = serializers.CharField(source="price_currency")
+
+
 class VariantOut(serializers.Serializer):
     sku = serializers.CharField()
     barcode = serializers.CharField(allow_null=True)
     options = serializers.JSONField()
-    price = serializers.SerializerMethodField(help_text="The price in force on the request's channel.")
+    price = VariantPriceOut(source="*", help_text="The price in force on the request's channel.")
     available = serializers.IntegerField(help_text="Units this channel can sell at the chosen store, or for delivery.")
     in_stock = serializers.SerializerMethodField()
-
-    @extend_schema_field(PriceOut)
-    def get_price(self, variant) -> dict:
-        return PriceOut(variant.channel_prices[0]).data
 
     def get_in_stock(self, variant) -> bool:
         return variant.available > 0
@@ -126,18 +127,21 @@ class ProductOut(serializers.Serializer):
     category = CategoryOut()
     description = serializers.CharField()
     variants = VariantOut(source="listed_variants", many=True)
-    price_range = serializers.SerializerMethodField(help_text="Lowest and highest variant price: “from £…”.")
+    price_range = serializers.SerializerMethodField(
+        help_text="Lowest and highest variant price (“from £…”); null when no variant is sold on the channel."
+    )
 
     @extend_schema_field(inline_serializer("PriceRange", {
-        "from": serializers.DecimalField(max_digits=12, decimal_places=2),
-        "to": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "from": MONEY,
+        "to": MONEY,
         "currency": serializers.CharField(),
-    }))
-    def get_price_range(self, product) -> dict:
-        prices = sorted((v.channel_prices[0] for v in product.listed_variants), key=lambda p: p.amount)
-        money = serializers.DecimalField(max_digits=12, decimal_places=2)
-        return {"from": money.to_representation(prices[0].amount), "to": money.to_representation(prices[-1].amount),
-                "currency": prices[0].currency}
+    }, allow_null=True))
+    def get_price_range(self, product) -> dict | None:
+        if not product.listed_variants:
+            return None
+        amounts = sorted(v.price_amount for v in product.listed_variants)
+        return {"from": MONEY.to_representation(amounts[0]), "to": MONEY.to_representation(amounts[-1]),
+                "currency": product.listed_variants[0].price_currency}
 
 
 class StoreOut(serializers.ModelSerializer):
@@ -206,7 +210,7 @@ class ProductViews(ChannelMixin):
 
 @extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
 class ProductListAPI(ProductViews, generics.ListAPIView):
-    """Products the channel sells, by name, with each variant's price and availability."""
+    """Active products by name, with each variant sold on the channel: its price and availability."""
 
     filterset_class = ProductFilter
     pagination_class = CatalogPagination
@@ -226,12 +230,13 @@ class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
 
     def get_object(self):
         slug = self.kwargs["slug"]
-        return found(self.get_queryset(), f"No product {slug!r} is sold on the {self.channel.name} channel.", slug=slug)
+        return found(self.get_queryset(), f"No product has slug {slug!r}.", slug=slug)
 
     def retrieve(self, request, *args, **kwargs):
         store = self.availability_store()
         product = self.get_object()
         product_availability_attach(products=[product], channel=self.channel, location=store)
+        product_viewed.send(sender=type(product), request=request, product=product, channel=self.channel)
         return Response(self.get_serializer(product).data)
 
 

@@ -1,4 +1,4 @@
-"""Catalog API routes: products, where a variant can be found, and the stores."""
+"""Catalog and stock API routes: products, where a variant can be found, and the stores."""
 from django.urls import path
 
 from . import api
