@@ -5,6 +5,8 @@ No function here is ever called while stock rows are locked; callers sequence th
 """
 from decimal import ROUND_HALF_UP, Decimal
 
+import logging
+
 import stripe
 from django.conf import settings
 
@@ -14,6 +16,8 @@ from .exceptions import PaymentDeclined, PaymentProviderError
 ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
                 "XOF", "XPF"}
 THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
+
+logger = logging.getLogger(__name__)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
@@ -61,6 +65,7 @@ def authorise(*, amount: Decimal, currency: str, payment_method: str, reference:
             raise PaymentDeclined("Those card details could not be used; enter the card again.") from exc
         raise PaymentProviderError("The card could not be checked just now; nothing was charged.") from exc
     except stripe.StripeError as exc:
+        logger.warning("authorising %s failed at Stripe: %r", reference, exc)
         raise PaymentProviderError("The card could not be checked just now; nothing was charged.") from exc
     if intent.status == "requires_payment_method":  # declined on confirmation
         error = getattr(intent, "last_payment_error", None)

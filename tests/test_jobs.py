@@ -47,7 +47,7 @@ from orders.selectors import voucher_evaluate
 from orders.services import CheckoutChoice, ShipTo, order_place, payments_capture_due
 from tests.customers.conftest import register
 from tests.factories import PriceFactory
-from tests.orders.conftest import card, stripe_double  # noqa: F401  (the Stripe double, for card payments)
+from tests.factories import card
 
 pytestmark = pytest.mark.django_db
 
@@ -480,7 +480,7 @@ def test_no_review_request_before_the_order_is_in_the_shoppers_hands(goods, stor
     assert messages("review_request") == []
 
 
-def test_a_delivered_parcel_is_followed_by_a_review_request(goods, stripe_double):  # noqa: F811
+def test_a_delivered_parcel_is_followed_by_a_review_request(goods, stripe_double):
     tee, _ = goods
     ada = shopper(consent=("email",))
     order = checkout(ada, cart_with(ada, (tee, 1)), card_id=card(stripe_double),
@@ -600,7 +600,7 @@ def test_an_expired_hold_is_released_once(goods, store):
 
 
 def test_a_payment_left_uncaptured_by_an_outage_is_captured_once_later(goods, store, settings,
-                                                                         stripe_double):  # noqa: F811
+                                                                         stripe_double):
     tee, _ = goods
     order = pickup_order(shopper(), store, tee, card_id=card(stripe_double))
     reachable = settings.STRIPE_API_BASE
@@ -619,7 +619,7 @@ def test_a_payment_left_uncaptured_by_an_outage_is_captured_once_later(goods, st
     assert (intent.status, charge.captured, charge.amount - charge.amount_refunded) == ("succeeded", True, 2000)
 
 
-def test_a_return_whose_refund_failed_is_refunded_once_later(goods, store, settings, stripe_double):  # noqa: F811
+def test_a_return_whose_refund_failed_is_refunded_once_later(goods, store, settings, stripe_double):
     tee, _ = goods
     owed = return_with_refund_due(shopper(), store, tee, stripe_double, settings)
     assert (owed.status, owed.refund_id, owed.refund_amount) == (Return.Status.RECEIVED, None, Decimal("20.00"))

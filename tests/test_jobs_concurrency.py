@@ -36,7 +36,7 @@ from orders.engagement import abandoned_cart_reminders
 from orders.models import Order, Payment, Refund, Voucher
 from orders.services import payments_capture_due
 from tests.inventory.test_concurrency import run_at_once
-from tests.orders.conftest import card, stripe_double  # noqa: F401  (the Stripe double, for card payments)
+from tests.factories import card
 from tests.test_jobs import (  # noqa: F401  (goods and counting_sms are fixtures)
     STORE_EMAIL,
     STRIPE_DOWN,
@@ -222,7 +222,7 @@ def test_the_outbox_sweep_twice_at_once_sends_each_message_once(monkeypatch, cou
     assert Interaction.objects.filter(kind=Interaction.Kind.MESSAGE_SENT).count() == SHOPPERS * 2
 
 
-def test_refunding_due_returns_twice_at_once_refunds_each_once(goods, store, settings, stripe_double):  # noqa: F811
+def test_refunding_due_returns_twice_at_once_refunds_each_once(goods, store, settings, stripe_double):
     tee, _ = goods
     owed = [return_with_refund_due(c, store, tee, stripe_double, settings) for c in shoppers(3)]
 
@@ -236,7 +236,7 @@ def test_refunding_due_returns_twice_at_once_refunds_each_once(goods, store, set
 
 
 def test_capturing_due_payments_twice_at_once_captures_each_once(goods, store, settings, monkeypatch,
-                                                                  stripe_double):  # noqa: F811
+                                                                  stripe_double):
     tee, _ = goods
     orders = [pickup_order(c, store, tee, card_id=card(stripe_double)) for c in shoppers(3)]
     reachable = settings.STRIPE_API_BASE

@@ -19,7 +19,7 @@ from inventory.selectors import ledger_drift
 from orders.models import Order
 from tests.customers.conftest import app_client, register
 from tests.factories import UserFactory
-from tests.orders.conftest import card
+from tests.factories import card
 
 pytestmark = pytest.mark.django_db
 

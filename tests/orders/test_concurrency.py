@@ -18,7 +18,7 @@ from inventory.selectors import ledger_drift
 from orders.models import CheckoutAttempt, Order, Payment
 from tests.factories import PriceFactory, VariantFactory
 from tests.inventory.test_concurrency import run_at_once
-from tests.orders.conftest import card
+from tests.factories import card
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -105,6 +105,7 @@ def test_one_checkout_sent_eight_times_at_once_places_one_order(store, last_ten,
 
     crashed = [r for r in responses if isinstance(r, Exception)]
     assert not crashed, f"{len(crashed)} retries raised, e.g. {crashed[0]!r}"
+    assert Order.objects.count() == 1, [(r.status_code, r.json()) for r in responses]
     order = Order.objects.get()
     placed = [r for r in responses if r.status_code in (200, 201)]
     waiting = [r for r in responses if r.status_code == 409]

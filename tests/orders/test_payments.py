@@ -14,7 +14,7 @@ from orders import services
 from orders.stripe_gateway import from_minor_units, to_minor_units
 from tests.customers.conftest import app_client, register
 from tests.factories import PriceFactory, VariantFactory
-from tests.orders.conftest import card
+from tests.factories import card
 from tests.orders.test_checkout import checkout, fill
 
 pytestmark = pytest.mark.django_db
