@@ -101,6 +101,8 @@ def _update_row(change: _Change, keep_safety_stock: bool) -> bool:
     sets, where = [], ["location_id = %s", "variant_id = %s"]
     set_params, where_params = [], [change.location_id, change.variant_id]
     for bucket, delta in change.deltas.items():
+        if bucket not in BUCKETS:  # names go into the SQL text; only the five bucket columns may
+            raise ValueError(f"not a stock bucket: {bucket!r}")
         sets.append(f"{bucket} = {bucket} + %s")
         set_params.append(delta)
         if delta < 0:
