@@ -8,7 +8,8 @@ from django.core import signing
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from catalog.models import Channel, Price
+from catalog.models import Channel
+from catalog.selectors import prices_in_force
 
 from inventory.selectors import sellable_by_variant
 
@@ -58,19 +59,6 @@ class CartView:
     @property
     def item_count(self) -> int:
         return sum(l.line.quantity for l in self.lines)
-
-
-def prices_in_force(*, variant_ids, channel: Channel, at=None) -> dict[int, Price]:
-    """Each variant's price on the channel now: the covering window that started last (one query)."""
-    chosen: dict[int, Price] = {}
-    rows = (
-        Price.objects.filter(variant_id__in=variant_ids, channel=channel)
-        .valid_at(at or timezone.now())
-        .order_by("variant_id", F("valid_from").desc(nulls_last=True), "-id")
-    )
-    for price in rows:
-        chosen.setdefault(price.variant_id, price)
-    return chosen
 
 
 def cart_view(*, cart: Cart | None, channel: Channel) -> CartView:

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from catalog.models import Channel, Price, Variant
+from catalog.models import Channel, Variant
+from catalog.selectors import prices_in_force
 from inventory.models import Location
 
 from .exceptions import EmailTaken, NotEnoughForCart, NotSoldHere
@@ -193,7 +194,7 @@ def _check_quantity(quantity) -> int:
 def _check_sellable(cart: Cart, channel: Channel, variant: Variant, quantity: int) -> None:
     if not variant.is_active or not variant.product.is_active:
         raise NotSoldHere(f"{variant.sku} is no longer sold.", sku=variant.sku)
-    if not Price.objects.filter(variant=variant, channel=channel).valid_at(timezone.now()).exists():
+    if variant.pk not in prices_in_force(variant_ids=[variant.pk], channel=channel):
         raise NotSoldHere(f"{variant.sku} is not sold on {channel.name}.", sku=variant.sku)
     available = cart_sellable(cart=cart, channel=channel, variant_ids=[variant.pk]).get(variant.pk, 0)
     if quantity > available:

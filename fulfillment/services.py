@@ -13,7 +13,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from catalog.models import Channel
@@ -69,11 +69,12 @@ def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
         return []
     method = Fulfillment.Method.PICKUP if order.fulfilment == Order.Fulfilment.PICKUP else Fulfillment.Method.SHIP
     created = []
-    for location_id in sorted({line.location_id for line in order.lines.all()}):
+    lines = list(order.lines.all())
+    for location_id in sorted({line.location_id for line in lines}):
         fulfillment = Fulfillment.objects.create(order=order, location_id=location_id, method=method)
         FulfillmentLine.objects.bulk_create([
             FulfillmentLine(fulfillment=fulfillment, order_line=line, quantity=line.quantity)
-            for line in order.lines.all() if line.location_id == location_id
+            for line in lines if line.location_id == location_id
         ])
         FulfillmentEvent.objects.create(fulfillment=fulfillment, to_status=Status.NEW)
         created.append(fulfillment)
@@ -299,13 +300,14 @@ def _returnable(order: Order, lines: dict[int, int]) -> dict[OrderLine, int]:
     if not lines:
         raise ReturnRefused("Choose at least one item to return.", field="lines")
     by_id = {line.pk: line for line in order.lines.all()}
+    pending = dict(ReturnLine.objects.filter(order_line__order=order, return_request__status=Return.Status.REQUESTED)
+                   .values("order_line_id").annotate(units=Sum("quantity")).values_list("order_line_id", "units"))
     chosen = {}
     for line_id, units in lines.items():
         line = by_id.get(line_id)
         if line is None:
             raise ReturnRefused(f"Order {order.number} has no line {line_id}.", field="lines")
-        pending = sum(rl.quantity for rl in line.return_lines.filter(return_request__status=Return.Status.REQUESTED))
-        can = line.quantity_fulfilled - line.quantity_returned - pending
+        can = line.quantity_fulfilled - line.quantity_returned - pending.get(line_id, 0)
         if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= can:
             raise ReturnRefused(f"{line.sku}: {can} can be returned, not {units!r}.", field="lines", sku=line.sku)
         chosen[line] = units

@@ -74,8 +74,13 @@ class _Change:
         return d.get("committed", 0) + d.get("reserved", 0) + d.get("unavailable", 0) - d.get("on_hand", 0)
 
 
+def _is_count(value, minimum: int = 0) -> bool:
+    """A whole number (not a bool, not a float) of at least `minimum`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def _positive(quantity: int, what: str = "quantity") -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if not _is_count(quantity, 1):
         raise InvalidQuantity(f"The {what} must be a whole number above zero, not {quantity!r}.", field=what)
     return quantity
 
@@ -299,25 +304,24 @@ def stock_restock_return(
     return _level(location, variant)
 
 
-def stock_set_safety_stock(*, location: Location, variant: Variant, quantity: int, actor=None) -> StockLevel:
-    """Keep this many units back from online channels. A setting: no movement is written."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-        raise InvalidQuantity(f"Safety stock must be a whole number, zero or more, not {quantity!r}.", field="quantity")
+def _set_pair_setting(location: Location, variant: Variant, field: str, value: int, label: str) -> StockLevel:
+    """Settings of a (location, variant) that are not units: no movement is written."""
+    if not _is_count(value):
+        raise InvalidQuantity(f"{label} must be a whole number, zero or more, not {value!r}.", field="quantity")
     with transaction.atomic():
         StockLevel.objects.bulk_create([StockLevel(location=location, variant=variant)], ignore_conflicts=True)
-        StockLevel.objects.filter(location=location, variant=variant).update(safety_stock=quantity)
+        StockLevel.objects.filter(location=location, variant=variant).update(**{field: value})
     return _level(location, variant)
+
+
+def stock_set_safety_stock(*, location: Location, variant: Variant, quantity: int, actor=None) -> StockLevel:
+    """Keep this many units back from online channels."""
+    return _set_pair_setting(location, variant, "safety_stock", quantity, "Safety stock")
 
 
 def stock_set_reorder_point(*, location: Location, variant: Variant, quantity: int, actor=None) -> StockLevel:
     """Alert the store when available stock falls to this many units (0 turns alerts off)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-        raise InvalidQuantity(f"A reorder point must be a whole number, zero or more, not {quantity!r}.",
-                              field="quantity")
-    with transaction.atomic():
-        StockLevel.objects.bulk_create([StockLevel(location=location, variant=variant)], ignore_conflicts=True)
-        StockLevel.objects.filter(location=location, variant=variant).update(reorder_point=quantity)
-    return _level(location, variant)
+    return _set_pair_setting(location, variant, "reorder_point", quantity, "A reorder point")
 
 
 # Order-line changes ---------------------------------------------------------------------------
@@ -552,7 +556,7 @@ def transfer_receive(*, transfer: Transfer, received: dict[int, int] | None = No
     changes = []
     for line in lines:
         got = received.get(line.variant_id, line.quantity)
-        if isinstance(got, bool) or not isinstance(got, int) or got < 0:
+        if not _is_count(got):
             raise InvalidQuantity(f"A received quantity must be zero or more, not {got!r}.", field="received")
         line.received_quantity = got
         changes.append(_Change(locked.destination_id, line.variant_id, Reason.TRANSFER_IN,
@@ -585,7 +589,7 @@ def stock_count_record(*, count: StockCount, variant: Variant, counted_quantity:
     locked = StockCount.objects.select_for_update().get(pk=count.pk)
     if locked.status != StockCount.Status.OPEN:
         raise InvalidTransition(locked, locked.status, "counting")
-    if isinstance(counted_quantity, bool) or not isinstance(counted_quantity, int) or counted_quantity < 0:
+    if not _is_count(counted_quantity):
         raise InvalidQuantity(f"A counted quantity must be zero or more, not {counted_quantity!r}.", field="counted_quantity")
     line, _ = StockCountLine.objects.update_or_create(
         count=locked, variant=variant, defaults={"counted_quantity": counted_quantity}

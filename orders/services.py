@@ -22,7 +22,7 @@ from django.utils import timezone
 from catalog.models import Channel, Variant
 from config.exceptions import InvalidTransition
 from customers.models import Address, Cart, Customer, Interaction
-from customers.selectors import prices_in_force
+from catalog.selectors import prices_in_force
 from customers.services import interaction_record
 from inventory.models import Location
 from inventory.services import StockLine, reservation_commit, reservation_release, stock_release_committed, stock_reserve, stock_sell

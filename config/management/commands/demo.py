@@ -33,8 +33,8 @@ class Command(BaseCommand):
         call_command("load_demo_data", verbosity=verbosity)
         self._demo_user("admin", superuser=True)
         staff = self._demo_user("staff", superuser=False)
-        store = Location.objects.active().stores().filter(offers_pickup=True).order_by("-ships_orders", "code") \
-            .filter(city="London").first() or Location.objects.active().stores().filter(offers_pickup=True).first()
+        pickup_stores = Location.objects.active().stores().filter(offers_pickup=True).order_by("-ships_orders", "code")
+        store = pickup_stores.filter(city="London").first() or pickup_stores.first()
         store.staff.add(staff)
         self._local_stripe()
         self.stdout.write(self._banner(addrport, store))
