@@ -1,6 +1,7 @@
-"""Catalog records: Category (a tree), Product, Variant (SKU, barcode), Channel and Price.
-
-Inventory, customers and orders all point at Variant; nothing here knows about stock.
+"""Catalog records: Category (a tree), Product, Variant (SKU, barcode), Channel, Price, Range (what is
+sold where and when) and TaxRate. Inventory, customers and orders all point at Variant; nothing here
+knows about stock. Price and Range may name stores: they refer to "inventory.Location" by string,
+so the schema points up but no catalog code imports inventory.
 """
 from decimal import Decimal
 
@@ -36,12 +37,19 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
+class TaxClass(models.TextChoices):
+    STANDARD = "standard", "Standard rate"
+    REDUCED = "reduced", "Reduced rate"
+    ZERO = "zero", "Zero rate"
+
+
 class Product(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
     brand = models.CharField(max_length=120, blank=True, db_index=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -61,6 +69,7 @@ class Variant(models.Model):
         "barcode (GTIN)", max_length=14, unique=True, null=True, blank=True, help_text="EAN-13, UPC-A or GTIN-14."
     )
     options = models.JSONField(default=dict, blank=True, help_text='Option values, e.g. {"size": "M", "colour": "Navy"}.')
+    weight_grams = models.PositiveIntegerField(default=0, help_text="Shipping weight of one unit, packed.")
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -107,6 +116,10 @@ class PriceQuerySet(models.QuerySet):
 class Price(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="prices")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="prices")
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="prices",
+        help_text="Leave empty for the channel's price; a store's price overrides it for sales at that store.",
+    )
     amount = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, default="GBP")
     valid_from = models.DateTimeField(null=True, blank=True)
@@ -127,3 +140,62 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant.sku} on {self.channel.code}: {self.amount} {self.currency}"
+
+
+class RangeQuerySet(models.QuerySet):
+    def active_at(self, moment) -> "RangeQuerySet":
+        return self.filter(starts_at__lte=moment).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=moment))
+
+
+class Range(models.Model):
+    """An assortment: a named set of variants sold on some channels and/or at some stores for a while.
+    A variant is sold on a channel only while an active range holds it for that channel."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    whole_catalog = models.BooleanField(
+        default=False, help_text="Holds every variant, present and future, instead of a chosen list."
+    )
+    variants = models.ManyToManyField(Variant, blank=True, related_name="ranges")
+    channels = models.ManyToManyField(
+        Channel, blank=True, related_name="ranges", help_text="Leave empty for every channel."
+    )
+    locations = models.ManyToManyField(
+        "inventory.Location", blank=True, related_name="ranges", help_text="Leave empty for every store."
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Leave empty to run until further notice.")
+
+    objects = RangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="range_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaxRate(models.Model):
+    """The rate of a tax class in a country (percent). Prices are stored tax-inclusive."""
+
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
+    rate = models.DecimalField(
+        "rate (%)", max_digits=5, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta:
+        ordering = ["country", "tax_class"]
+        constraints = [
+            models.UniqueConstraint(fields=["tax_class", "country"], name="one_tax_rate_per_class_and_country"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lt=100), name="tax_rate_is_a_percentage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_tax_class_display()} in {self.country}: {self.rate}%"

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "fulfillment",
+    "backoffice",
+    "storefront",
 ]
 
 MIDDLEWARE = [

@@ -1,19 +1,21 @@
 """Top-level URLs: the back office, the API and its schema and docs."""
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.views import cart_page
 from fulfillment.api import pickup_qr
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Back-office pages live under /admin/ (same sign-in, same look) and must come before the admin site.
+    path("admin/backoffice/", include("backoffice.import_urls")),
+    path("admin/analytics/", include("backoffice.analytics_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("pickup/qr/<str:token>.svg", pickup_qr, name="pickup-qr"),
     path("scan/", include("fulfillment.station_urls")),
     path("cart/", cart_page, name="cart-page"),
+    path("", include("storefront.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

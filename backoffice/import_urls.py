@@ -1,0 +1,2 @@
+"""Back-office pages mounted under /admin/ before the admin site (see config/urls.py)."""
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Browsing, the product page, the cart and the shopper's account."""
+from django.urls import path
+
+urlpatterns = []
