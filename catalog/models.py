@@ -5,6 +5,7 @@ so the schema points up but no catalog code imports inventory.
 """
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -112,6 +113,16 @@ class PriceQuerySet(models.QuerySet):
             Q(valid_until__isnull=True) | Q(valid_until__gt=moment)
         )
 
+    def overlapping(self, *, variant_id, channel_id, location_id, valid_from, valid_until) -> "PriceQuerySet":
+        """Prices of the same variant, channel and store whose window [from, until) meets this one
+        (an empty end is open). Windows are half-open, so one may start the moment another ends."""
+        found = self.filter(variant_id=variant_id, channel_id=channel_id, location_id=location_id)
+        if valid_until is not None:
+            found = found.filter(Q(valid_from__isnull=True) | Q(valid_from__lt=valid_until))
+        if valid_from is not None:
+            found = found.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=valid_from))
+        return found
+
 
 class Price(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="prices")
@@ -140,6 +151,33 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant.sku} on {self.channel.code}: {self.amount} {self.currency}"
+
+    def window_label(self) -> str:
+        start = self.valid_from.strftime("%d %b %Y %H:%M") if self.valid_from else "always"
+        end = self.valid_until.strftime("%d %b %Y %H:%M") if self.valid_until else "further notice"
+        return f"{start} until {end}"
+
+    def clean(self) -> None:
+        """Refuse a window that overlaps another price of the variant on the channel (and store): the
+        price on any date must be unambiguous. PostgreSQL enforces the same with an exclusion constraint."""
+        super().clean()
+        if not (self.variant_id and self.channel_id):
+            return
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": "The price must end after it starts."})
+        clash = (
+            Price.objects.overlapping(variant_id=self.variant_id, channel_id=self.channel_id,
+                                      location_id=self.location_id, valid_from=self.valid_from,
+                                      valid_until=self.valid_until)
+            .exclude(pk=self.pk).order_by(models.F("valid_from").asc(nulls_first=True)).first()
+        )
+        if clash is not None:
+            where = f" at {self.location}" if self.location_id else ""
+            raise ValidationError(
+                f"{self.variant.sku} already has a {self.channel.name} price{where} of {clash.amount} "
+                f"{clash.currency} from {clash.window_label()}; price windows may not overlap. "
+                "End that price before this one starts, or change this one's dates."
+            )
 
 
 class RangeQuerySet(models.QuerySet):

@@ -1,29 +1,51 @@
-"""Catalog reads: the price of a variant on a channel (one, or many at once), and the products a
-channel sells with their prices in force."""
+"""Catalog reads: what a channel sells and at what price.
+
+One rule decides whether a variant can be sold on a channel (at a store, for the till): an active Range
+holds it for that channel and store, and a price is in force there. Everything that sells (the products
+API and storefront through product_list; the cart, checkout and till through prices_in_force) asks here.
+A store's own price, where it has one, wins over the channel's price for sales at that store.
+"""
 from datetime import datetime
 
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Channel, Price, Product, Variant
+from .models import Channel, Price, Product, Range, Variant
 
 
-def price_get(*, variant: Variant, channel: Channel, at: datetime | None = None) -> Price | None:
-    """The price in force: among the windows covering `at`, the one that started last."""
-    moment = at or timezone.now()
-    return (
-        Price.objects.filter(variant=variant, channel=channel)
-        .valid_at(moment)
-        .order_by(F("valid_from").desc(nulls_last=True), "-id")
-        .first()
+def in_active_range(*, channel: Channel, at: datetime, location=None, variant_ref: str = "pk") -> Exists:
+    """True where an active range holds the variant (OuterRef(variant_ref)) for the channel and the store.
+    A range that names stores sells only at those stores (the till); without a store (web, app) only
+    ranges that name no store count."""
+    ranges = (
+        Range.objects.active_at(at)
+        .filter(Q(whole_catalog=True) | Q(variants=OuterRef(variant_ref)))
+        .filter(Q(channels__isnull=True) | Q(channels=channel))
+        .filter(Q(locations__isnull=True) | Q(locations=location) if location is not None else Q(locations__isnull=True))
     )
+    return Exists(ranges)
 
 
-def product_list(*, channel: Channel, at: datetime | None = None) -> QuerySet[Product]:
-    """Active products by name, each with `listed_variants`: its active variants that have a price on
-    the channel at `at` (now), by SKU, annotated with that price as `price_amount` and `price_currency`
-    (the covering window that started last — price_get's rule). A variant with no price there cannot be
-    bought on the channel, so it is left out; a product left with none lists with no variants.
+def _price_order(location) -> list:
+    # Price windows never overlap per (variant, channel, store); the store's own price comes first.
+    first = [F("location_id").asc(nulls_last=True)] if location is not None else []
+    return [*first, F("valid_from").desc(nulls_last=True), "-id"]
+
+
+def _prices(*, channel: Channel, at: datetime, location) -> QuerySet[Price]:
+    where = Q(location__isnull=True) | Q(location=location) if location is not None else Q(location__isnull=True)
+    return Price.objects.filter(where, channel=channel).valid_at(at)
+
+
+def price_get(*, variant: Variant, channel: Channel, at: datetime | None = None, location=None) -> Price | None:
+    """The price in force on the channel (the store's own price first, when a store is given)."""
+    return prices_in_force(variant_ids=[variant.pk], channel=channel, at=at, location=location).get(variant.pk)
+
+
+def product_list(*, channel: Channel, at: datetime | None = None, location=None) -> QuerySet[Product]:
+    """Active products by name, each with `listed_variants`: its active variants that the channel sells at
+    `at` (now) — held by an active range for the channel (and store) and priced there — by SKU, annotated
+    with that price as `price_amount` and `price_currency`. A product left with none lists with no variants.
 
     A page costs a fixed number of queries (products with category, then variants), whatever its size.
     The price is a correlated subquery per variant (an index probe) rather than a Prefetch of Price rows,
@@ -32,13 +54,12 @@ def product_list(*, channel: Channel, at: datetime | None = None) -> QuerySet[Pr
     channel, paid twice per page (the rows and the paginator's count).
     """
     moment = at or timezone.now()
-    in_force = (
-        Price.objects.filter(channel=channel, variant=OuterRef("pk"))
-        .valid_at(moment)
-        .order_by(F("valid_from").desc(nulls_last=True), "-id")
+    in_force = _prices(channel=channel, at=moment, location=location).filter(variant=OuterRef("pk")).order_by(
+        *_price_order(location)
     )
     listed = (
         Variant.objects.filter(is_active=True)
+        .filter(in_active_range(channel=channel, at=moment, location=location))
         .annotate(
             price_amount=Subquery(in_force.values("amount")[:1]),
             price_currency=Subquery(in_force.values("currency")[:1]),
@@ -54,13 +75,16 @@ def product_list(*, channel: Channel, at: datetime | None = None) -> QuerySet[Pr
     )
 
 
-def prices_in_force(*, variant_ids, channel: Channel, at=None) -> dict[int, Price]:
-    """Each variant's price on the channel now: the covering window that started last (one query)."""
+def prices_in_force(*, variant_ids, channel: Channel, at: datetime | None = None, location=None) -> dict[int, Price]:
+    """The price of each variant the channel (at the store, if given) sells now, by variant id; a variant
+    it does not sell (no active range holds it there, or no price) is absent. One query."""
+    moment = at or timezone.now()
     chosen: dict[int, Price] = {}
     rows = (
-        Price.objects.filter(variant_id__in=variant_ids, channel=channel)
-        .valid_at(at or timezone.now())
-        .order_by("variant_id", F("valid_from").desc(nulls_last=True), "-id")
+        _prices(channel=channel, at=moment, location=location)
+        .filter(variant_id__in=variant_ids)
+        .filter(in_active_range(channel=channel, at=moment, location=location, variant_ref="variant_id"))
+        .order_by("variant_id", *_price_order(location))
     )
     for price in rows:
         chosen.setdefault(price.variant_id, price)

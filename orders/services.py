@@ -273,10 +273,10 @@ def till_sale(
         raise CheckoutRefused("At the till, take cash or a card on the terminal.", field="payment_method")
     if not lines:
         raise CheckoutRefused("Scan at least one item.", field="lines")
-    prices = prices_in_force(variant_ids=[v.pk for v, _ in lines], channel=till)
+    prices = prices_in_force(variant_ids=[v.pk for v, _ in lines], channel=till, location=store)
     missing = [v.sku for v, _ in lines if v.pk not in prices]
     if missing:
-        raise CheckoutRefused(f"No till price for {', '.join(missing)}.", field="lines", skus=missing)
+        raise CheckoutRefused(f"Not sold at {store.name}: {', '.join(missing)}.", field="lines", skus=missing)
     currency = prices[lines[0][0].pk].currency
     total = sum((prices[v.pk].amount * q for v, q in lines), Decimal("0"))
     order = Order.objects.create(

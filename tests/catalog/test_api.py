@@ -139,10 +139,11 @@ def test_a_shopper_who_is_not_staff_cannot_use_the_till_channel(client, web):
 
 
 def test_a_sale_window_shows_the_sale_price_while_it_runs(client, web):
-    variant = on_sale(web, "30.00")
+    variant = VariantFactory()
     now = timezone.now()
-    sale = {"valid_from": now - timedelta(days=1), "valid_until": now + timedelta(days=1)}
-    PriceFactory(variant=variant, channel=web, amount="22.50", **sale)
+    PriceFactory(variant=variant, channel=web, amount="30.00", valid_until=now - timedelta(days=1))
+    PriceFactory(variant=variant, channel=web, amount="22.50", valid_from=now - timedelta(days=1),
+                 valid_until=now + timedelta(days=1))
     PriceFactory(variant=variant, channel=web, amount="15.00", valid_from=now + timedelta(days=2))
 
     product = client.get("/api/v1/products/").json()["results"][0]
