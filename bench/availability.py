@@ -112,11 +112,15 @@ def load(rng: random.Random, *, stores: int, variants: int, stocked_share: float
     prices = []
     for variant in all_variants:
         amount = Decimal(rng.randrange(500, 9000)) / 100
-        prices += [Price(variant=variant, channel=channel, amount=amount) for channel in (web, till)]
-        if rng.random() < 0.1:  # a sale running now, so "the window that started last" has work to do
+        prices.append(Price(variant=variant, channel=till, amount=amount))
+        if rng.random() < 0.1:  # a sale running now: the regular price ends where it starts and resumes after
+            start, end = now - timedelta(days=1), now + timedelta(days=6)
             sale = (amount * Decimal("0.8")).quantize(Decimal("0.01"))
-            prices.append(Price(variant=variant, channel=web, amount=sale,
-                                valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=6)))
+            prices += [Price(variant=variant, channel=web, amount=amount, valid_until=start),
+                       Price(variant=variant, channel=web, amount=sale, valid_from=start, valid_until=end),
+                       Price(variant=variant, channel=web, amount=amount, valid_from=end)]
+        else:
+            prices.append(Price(variant=variant, channel=web, amount=amount))
     Price.objects.bulk_create(prices, batch_size=5000)
 
     per_store = max(1, round(len(all_variants) * stocked_share))

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import Location
+from inventory.selectors import locations_for_staff
 from orders.models import Order, OrderLine, Refund
 
 OPEN_PICKUP_STATUSES = ("new", "picking", "ready_for_pickup")
@@ -13,8 +14,8 @@ OPEN_PICKUP_STATUSES = ("new", "picking", "ready_for_pickup")
 
 class FulfillmentQuerySet(models.QuerySet):
     def for_staff(self, user) -> "FulfillmentQuerySet":
-        """Only the fulfilments of the stores the user works at (all of them for a superuser)."""
-        return self if user.is_superuser else self.filter(location__staff=user)
+        """Only the fulfilments of the locations the user works with (inventory.selectors.locations_for_staff)."""
+        return self.filter(location__in=locations_for_staff(user))
 
     def queue(self) -> "FulfillmentQuerySet":
         """Still to do, oldest promise first."""
@@ -72,6 +73,7 @@ class Fulfillment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("use_scan_station", "Can use the scan station and pick lists (/scan/)")]
         constraints = [
             models.UniqueConstraint(fields=["order", "location"], name="fulfillment_one_per_order_and_location"),
             models.UniqueConstraint(fields=["pickup_code"], condition=Q(status__in=OPEN_PICKUP_STATUSES) & ~Q(pickup_code=""),
@@ -130,7 +132,13 @@ class Return(models.Model):
                                  help_text="Where it was received.")
     refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     refund_method = models.CharField(max_length=16, blank=True, help_text="card, cash or store credit.")
-    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                        help_text="Goods (after their discount share) and, if it completes the "
+                                                  "return of the whole order, the delivery.")
+    refund_tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0,
+                                            help_text="The tax inside the refund.")
+    refund_delivery_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0,
+                                                 help_text="The delivery charge inside the refund.")
     created_at = models.DateTimeField(default=timezone.now)
     received_at = models.DateTimeField(null=True, blank=True)
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

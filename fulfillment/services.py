@@ -349,9 +349,12 @@ def return_receive(
             request = Return.objects.create(order=locked, code=_new_return_code(),
                                             channel=Channel.objects.get(code=Channel.TILL))
         chosen = _returnable(locked, {i: units for i, (units, _) in lines.items()})
-        # Priced on what has come back so far, so per-unit rounding never pays back more than the line cost.
+        # Priced on what has come back so far, so per-unit rounding never pays back more than the line cost
+        # (nor more than its tax).
         amount = sum((line.amount_for(line.quantity_returned + units) - line.amount_for(line.quantity_returned)
                       for line, units in chosen.items()), Decimal("0.00"))
+        tax = sum((line.tax_for(line.quantity_returned + units) - line.tax_for(line.quantity_returned)
+                   for line, units in chosen.items()), Decimal("0.00"))
         for line, units in chosen.items():
             condition = lines[line.pk][1]
             if condition not in ReturnLine.Condition.values:
@@ -363,11 +366,16 @@ def return_receive(
                                  idempotency_key=f"return:{request.pk}:{line.pk}")
             line.quantity_returned += units
         OrderLine.objects.bulk_update(list(chosen), ["quantity_returned"])
+        delivery = Decimal("0.00")
+        if locked.delivery_amount and _whole_order_back(locked):  # true once: returned units only grow
+            delivery = locked.delivery_amount
+            amount, tax = amount + delivery, tax + locked.delivery_tax_amount
         payment = Payment.objects.get(order=locked)
         method = refund_method or ("card" if payment.stripe_payment_intent else "cash")
         request.status, request.location, request.received_at, request.received_by = (
             Return.Status.RECEIVED, location, timezone.now(), actor)
         request.refund_method, request.refund_amount = method, amount
+        request.refund_tax_amount, request.refund_delivery_amount = tax, delivery
         request.save()
         if locked.customer_id:
             interaction_record(customer=locked.customer, kind=Interaction.Kind.RETURN,
@@ -375,6 +383,13 @@ def return_receive(
                                detail={"status": "received", "store": location.code, "refund": str(amount)})
         _tell(locked, "return_refunded", return_request=request, amount=amount)
     return _refund_return(request)  # after the stock rows are released
+
+
+def _whole_order_back(order: Order) -> bool:
+    """Every unit the order sent has come back (and nothing is still to be sent)."""
+    lines = list(order.lines.all())
+    return all(l.quantity_open == 0 and l.quantity_returned == l.quantity_fulfilled for l in lines) and any(
+        l.quantity_returned for l in lines)
 
 
 def returns_refund_due() -> int:
@@ -392,7 +407,8 @@ def _refund_return(request: Return) -> Return:
     """Refund a received return to the original payment, once (keyed by the return)."""
     if request.refund_id is None and request.refund_amount:
         refund = payment_refund(order=request.order, amount=request.refund_amount, reason=f"return {request.code}",
-                                idempotency_key=f"return:{request.pk}")
+                                idempotency_key=f"return:{request.pk}", tax_amount=request.refund_tax_amount,
+                                delivery_amount=request.refund_delivery_amount)
         Return.objects.filter(pk=request.pk).update(refund=refund)
         request.refund = refund
     return request

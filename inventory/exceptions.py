@@ -39,3 +39,15 @@ class InvalidQuantity(DomainError):
 class ReservationExpired(DomainError):
     code = "reservation_expired"
     http_status = status.HTTP_409_CONFLICT
+
+
+class LocationNotFound(DomainError):
+    code = "location_not_found"
+    http_status = status.HTTP_404_NOT_FOUND
+
+
+class NotOnStaff(DomainError):
+    """Staff asked about a location they do not work at."""
+
+    code = "not_on_staff"
+    http_status = status.HTTP_403_FORBIDDEN

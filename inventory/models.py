@@ -59,6 +59,9 @@ class Location(models.Model):
 
     class Meta:
         ordering = ["code"]
+        permissions = [
+            ("all_locations", "Can work with every location (head office), not only the stores they staff"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="location_latitude_range"),
             models.CheckConstraint(

@@ -1,5 +1,6 @@
 """Inventory reads: what a channel may sell where (per variant, per product page), the stores near a
-point and the nearest that have a variant, a pair's movement history, and ledger drift.
+point and the nearest that have a variant, a pair's movement history, ledger drift, and which
+locations a member of staff works with (the one store scope every back-office page and staff API uses).
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,9 +10,33 @@ from django.db.models.functions import ASin, Cos, Greatest, Least, Power, Radian
 
 from catalog.models import Channel, Product, Variant
 
+from .exceptions import LocationNotFound, NotOnStaff
 from .models import BUCKETS, Location, StockLevel, StockMovement
 
 EARTH_RADIUS_KM = 6371.0088
+# Head office (merchandisers, operations): not limited to the stores whose staff they are on.
+ALL_LOCATIONS_PERMISSION = "inventory.all_locations"
+
+
+def locations_for_staff(user) -> QuerySet[Location]:
+    """The locations whose stock, documents, orders and fulfilments the user sees and works on: every one
+    for a superuser or a holder of the all_locations permission, else those whose staff include the user."""
+    if not user.is_authenticated:
+        return Location.objects.none()
+    if user.is_superuser or user.has_perm(ALL_LOCATIONS_PERMISSION):
+        return Location.objects.all()
+    return Location.objects.filter(staff=user)
+
+
+def staff_location_get(*, user, code: str) -> Location:
+    """The active location with this code, if the user works there: LocationNotFound (404) for a code no
+    active location has, NotOnStaff (403) for someone else's store."""
+    location = Location.objects.active().filter(code=code).first()
+    if location is None:
+        raise LocationNotFound(f"No location has code {code!r}.", store=code)
+    if not locations_for_staff(user).filter(pk=location.pk).exists():
+        raise NotOnStaff(f"You are not on the staff of {location.name} ({location.code}).", store=location.code)
+    return location
 
 
 def sellable_expression(channel: Channel, prefix: str = ""):

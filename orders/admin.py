@@ -1,11 +1,14 @@
 """Back-office pages for orders from every channel (read-only: orders change through services),
-vouchers, and each customer's orders shown on their customer page."""
+vouchers, and each customer's orders shown on their customer page. Store staff see the orders their
+stores send, hand over or sold at the till (a line at, or pickup at, a location they work with)."""
 from django.contrib import admin, messages
+from django.db.models import Q
 
 from config.exceptions import DomainError
 from customers.admin import CustomerAdmin
+from inventory.selectors import locations_for_staff
 
-from .models import Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher
+from .models import DeliveryMethod, DeliveryRate, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher
 from .services import order_cancel
 
 
@@ -22,8 +25,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "name", "location", "quantity", "unit_price_amount", "discount_amount", "quantity_cancelled",
-              "quantity_fulfilled", "quantity_returned"]
+    fields = ["sku", "name", "location", "quantity", "unit_price_amount", "discount_amount", "tax_rate", "tax_amount",
+              "quantity_cancelled", "quantity_fulfilled", "quantity_returned"]
 
 
 class PaymentInline(ReadOnlyInline):
@@ -40,15 +43,26 @@ class OrderEventInline(ReadOnlyInline):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "placed_at", "status", "channel", "fulfilment", "pickup_store", "email", "total_amount",
                     "currency"]
-    list_filter = ["status", "channel", "fulfilment", "pickup_store"]
+    list_filter = ["status", "channel", "fulfilment", ("pickup_store", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["number", "email", "customer__email", "lines__sku"]
     list_select_related = ["channel", "pickup_store"]
     date_hierarchy = "placed_at"
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     actions = ["cancel_orders"]
 
+    def get_queryset(self, request):
+        # A line's location is where its units are committed and sent from (the till's store for a
+        # till sale), so it names every store with a fulfilment of the order. Subqueries, not joins.
+        mine = locations_for_staff(request.user)
+        at_mine = OrderLine.objects.filter(location__in=mine).values("order_id")
+        return super().get_queryset(request).filter(Q(pk__in=at_mine) | Q(pickup_store__in=mine))
+
     def has_add_permission(self, request):
         return False
+
+    def has_cancel_permission(self, request) -> bool:
+        # The page is read-only ("change" is never granted here), so cancelling asks for the right itself.
+        return request.user.has_perm("orders.change_order")
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -56,7 +70,7 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Cancel what has not been sent of the selected orders")
+    @admin.action(description="Cancel what has not been sent of the selected orders", permissions=["cancel"])
     def cancel_orders(self, request, queryset):
         for order in queryset:
             try:
@@ -92,7 +106,7 @@ class VoucherAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
-    list_display = ["payment", "amount", "reason", "created_at"]
+    list_display = ["payment", "amount", "tax_amount", "delivery_amount", "reason", "created_at"]
     readonly_fields = [f.name for f in Refund._meta.fields]
 
     def has_add_permission(self, request):
@@ -109,3 +123,21 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class DeliveryRateInline(admin.TabularInline):
+    model = DeliveryRate
+    fields = ["country", "postcode_prefix", "max_weight_grams", "price_amount", "currency", "free_over_amount",
+              "min_days", "max_days"]
+    extra = 1
+
+
+@admin.register(DeliveryMethod)
+class DeliveryMethodAdmin(admin.ModelAdmin):
+    """Standard, express, pickup…: each with rates by country (or postcode region), weight band and a
+    free-delivery threshold. Prices are tax-inclusive; delivery is taxed at the destination's standard rate."""
+
+    list_display = ["name", "code", "kind", "needs_one_location", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+    prepopulated_fields = {"code": ("name",)}
+    inlines = [DeliveryRateInline]

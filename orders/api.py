@@ -6,17 +6,19 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.channels import ChannelMixin
+from config.permissions import staff_with
 from catalog.models import Variant
 from customers.api import CART_TOKEN_HEADER, CART_TOKEN_PARAM, CHANNEL_PARAM, current_cart, customer_of
 from customers.models import Customer
 from customers.selectors import cart_view
 from inventory.models import Location
+from inventory.selectors import staff_location_get
 
 from . import services, stripe_gateway
 from .exceptions import CheckoutRefused
@@ -50,6 +52,56 @@ class CheckoutIn(serializers.Serializer):
     payment_method_id = serializers.CharField(required=False, default="", allow_blank=True,
                                               help_text="The Stripe PaymentMethod id (pm_…) from the card form.")
     voucher = serializers.CharField(required=False, default="", allow_blank=True)
+    delivery_method = serializers.CharField(required=False, default="", allow_blank=True,
+                                            help_text="For delivery: a method code from the quote, e.g. standard.")
+
+
+class QuoteIn(CheckoutIn):
+    payment_method = serializers.ChoiceField(choices=[Payment.Method.CARD, Payment.Method.PAY_AT_PICKUP],
+                                             required=False, default=Payment.Method.CARD)
+
+
+class QuotedLineOut(serializers.Serializer):
+    sku = serializers.CharField(source="variant.sku")
+    name = serializers.CharField(source="variant.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class DeliveryOptionOut(serializers.Serializer):
+    method = serializers.CharField(source="method.code")
+    name = serializers.CharField(source="method.name")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    arrives_from = serializers.SerializerMethodField()
+    arrives_by = serializers.SerializerMethodField()
+    free_over = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+    def get_arrives_from(self, option) -> str:
+        return option.arrives_between[0].isoformat()
+
+    def get_arrives_by(self, option) -> str:
+        return option.arrives_between[1].isoformat()
+
+
+class QuoteOut(serializers.Serializer):
+    """The whole breakdown before payment; the order freezes exactly these figures."""
+
+    currency = serializers.CharField()
+    tax_country = serializers.CharField()
+    lines = QuotedLineOut(many=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    delivery = DeliveryOptionOut(allow_null=True)
+    delivery_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    delivery_tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    delivery_options = DeliveryOptionOut(many=True, source="options")
 
 
 class OrderLineOut(serializers.ModelSerializer):
@@ -60,8 +112,9 @@ class OrderLineOut(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["id", "sku", "name", "options", "quantity", "unit_price", "discount", "total", "currency",
-                  "location", "quantity_cancelled", "quantity_fulfilled", "quantity_returned"]
+        fields = ["id", "sku", "name", "options", "quantity", "unit_price", "discount", "total", "tax_rate",
+                  "tax_amount", "currency", "location", "quantity_cancelled", "quantity_fulfilled",
+                  "quantity_returned"]
 
 
 class PaymentOut(serializers.ModelSerializer):
@@ -74,6 +127,7 @@ class OrderOut(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     pickup_store = serializers.CharField(source="pickup_store.code", allow_null=True, default=None)
     voucher = serializers.CharField(source="voucher.code", allow_null=True, default=None)
+    delivery_method = serializers.CharField(source="delivery_method.code", allow_null=True, default=None)
     lines = OrderLineOut(many=True)
     payment = PaymentOut()
 
@@ -81,7 +135,8 @@ class OrderOut(serializers.ModelSerializer):
         model = Order
         fields = ["number", "status", "channel", "fulfilment", "pickup_store", "email", "ship_to_name",
                   "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_postcode", "ship_to_country",
-                  "currency", "subtotal_amount", "discount_amount", "total_amount", "voucher", "placed_at",
+                  "currency", "subtotal_amount", "discount_amount", "delivery_method", "delivery_amount",
+                  "delivery_tax_amount", "tax_amount", "tax_country", "total_amount", "voucher", "placed_at",
                   "lines", "payment"]
 
 
@@ -116,35 +171,81 @@ class CheckoutAPI(ChannelMixin, APIView):
             if earlier is not None:
                 return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
             raise CheckoutRefused("Your cart is empty or no longer open.", field="cart")
-        order = services.order_place(cart=cart, choice=self._choice(request, cart, data.validated_data),
+        order = services.order_place(cart=cart, choice=checkout_choice(request, self.channel, cart, data.validated_data),
                                      idempotency_key=key, fingerprint=fingerprint,
                                      actor=request.user if request.user.is_authenticated else None)
         return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
 
-    def _choice(self, request, cart, data) -> services.CheckoutChoice:
-        store, ship_to = None, None
-        if data["fulfilment"] == Order.Fulfilment.PICKUP:
-            store = Location.objects.active().stores().filter(code=data.get("store") or "").first()
-            if store is None:
-                raise ValidationError({"store": ["Choose a store by its code."]})
-        elif data.get("address_id") is not None:
-            if cart.customer is None:
-                raise ValidationError({"address_id": ["Sign in to use a saved address."]})
-            ship_to = services.ShipTo.from_address(get_object_or_404(cart.customer.addresses, pk=data["address_id"]))
-        elif data.get("address"):
-            ship_to = services.ShipTo(**data["address"])
-        elif cart.delivery_address is not None:
-            ship_to = services.ShipTo.from_address(cart.delivery_address)
-        else:
-            raise ValidationError({"address": ["Give a delivery address."]})
-        email = data.get("email") or (cart.customer.email if cart.customer else "")
-        if not email:
-            raise ValidationError({"email": ["Give an email address for the order confirmation."]})
-        return services.CheckoutChoice(
-            channel=self.channel, fulfilment=data["fulfilment"], payment_method=data["payment_method"], email=email,
-            phone=data["phone"] or (cart.customer.phone if cart.customer else ""), pickup_store=store,
-            ship_to=ship_to, card=data["payment_method_id"], voucher_code=data["voucher"],
-        )
+
+def checkout_choice(request, channel, cart, data, need_email: bool = True) -> services.CheckoutChoice:
+    """The shopper's choices from a checkout (or quote) body, with saved addresses looked up."""
+    store, ship_to = None, None
+    if data["fulfilment"] == Order.Fulfilment.PICKUP:
+        store = Location.objects.active().stores().filter(code=data.get("store") or "").first()
+        if store is None:
+            raise ValidationError({"store": ["Choose a store by its code."]})
+    elif data.get("address_id") is not None:
+        if cart.customer is None:
+            raise ValidationError({"address_id": ["Sign in to use a saved address."]})
+        ship_to = services.ShipTo.from_address(get_object_or_404(cart.customer.addresses, pk=data["address_id"]))
+    elif data.get("address"):
+        ship_to = services.ShipTo(**data["address"])
+    elif cart.delivery_address is not None:
+        ship_to = services.ShipTo.from_address(cart.delivery_address)
+    else:
+        raise ValidationError({"address": ["Give a delivery address."]})
+    email = data.get("email") or (cart.customer.email if cart.customer else "")
+    if not email and need_email:
+        raise ValidationError({"email": ["Give an email address for the order confirmation."]})
+    return services.CheckoutChoice(
+        channel=channel, fulfilment=data["fulfilment"], payment_method=data["payment_method"], email=email,
+        phone=data["phone"] or (cart.customer.phone if cart.customer else ""), pickup_store=store,
+        ship_to=ship_to, card=data["payment_method_id"], voucher_code=data["voucher"],
+        delivery_method=data["delivery_method"],
+    )
+
+
+@extend_schema(tags=["checkout"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+class CheckoutQuoteAPI(ChannelMixin, APIView):
+    """What my cart will cost with these choices, before paying: lines, discount, the delivery methods this
+    order can have (each with price and arrival), delivery, tax and total. Changes nothing."""
+
+    @extend_schema(request=QuoteIn, responses={200: QuoteOut})
+    def post(self, request):
+        data = QuoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = current_cart(request, self.channel)
+        if cart is None:
+            raise CheckoutRefused("Your cart is empty.", field="cart")
+        choice = checkout_choice(request, self.channel, cart, data.validated_data, need_email=False)
+        checkout = services.checkout_quote(cart=cart, choice=choice, require_method=False)
+        return Response(QuoteOut(checkout.quote).data)
+
+
+@extend_schema(tags=["checkout"], parameters=[
+    CART_TOKEN_PARAM, CHANNEL_PARAM,
+    OpenApiParameter("delivery_method", str, description="A method code, for a delivery cart."),
+    OpenApiParameter("voucher", str),
+])
+class CartQuoteAPI(ChannelMixin, APIView):
+    """My cart's totals for the pickup store or delivery address chosen on it (PUT /cart/fulfilment/)."""
+
+    @extend_schema(responses={200: QuoteOut})
+    def get(self, request):
+        cart = current_cart(request, self.channel)
+        if cart is None:
+            raise CheckoutRefused("Your cart is empty.", field="cart")
+        if not cart.fulfilment:
+            raise ValidationError({"fulfilment": ["Choose pickup at a store or delivery to an address first."]})
+        data = QuoteIn(data={
+            "fulfilment": cart.fulfilment, "store": cart.pickup_store.code if cart.pickup_store else "",
+            "delivery_method": request.query_params.get("delivery_method", ""),
+            "voucher": request.query_params.get("voucher", ""),
+        })
+        data.is_valid(raise_exception=True)
+        choice = checkout_choice(request, self.channel, cart, data.validated_data, need_email=False)
+        checkout = services.checkout_quote(cart=cart, choice=choice, require_method=False)
+        return Response(QuoteOut(checkout.quote).data)
 
 
 @extend_schema(tags=["orders"])
@@ -247,17 +348,15 @@ class TillSaleIn(serializers.Serializer):
 class TillSaleAPI(APIView):
     """A sale at the counter by staff of that store; joins the customer's history when one is given."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_with("orders.sell_at_till", message="Your role does not sell at the till.")]
 
     @extend_schema(request=TillSaleIn, responses={201: OrderOut})
     def post(self, request):
         data = TillSaleIn(data=request.data)
         data.is_valid(raise_exception=True)
-        store = Location.objects.active().filter(code=data.validated_data["store"], sells_in_store=True).first()
-        if store is None:
-            raise ValidationError({"store": ["No store with that code sells here."]})
-        if not (request.user.is_superuser or store.staff.filter(pk=request.user.pk).exists()):
-            raise PermissionDenied(f"You are not on the staff of {store.name}.")
+        store = staff_location_get(user=request.user, code=data.validated_data["store"])
+        if not store.sells_in_store:
+            raise ValidationError({"store": [f"{store.name} has no till: it does not sell in store."]})
         lines = []
         for i, line in enumerate(data.validated_data["lines"]):
             variant = Variant.objects.filter(Q(sku=line["sku"]) | Q(barcode=line["sku"])).first()

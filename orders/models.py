@@ -13,6 +13,8 @@ from catalog.models import Channel, Variant
 from customers.models import Customer
 from inventory.models import Location
 
+from .money import round_money
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -46,6 +48,63 @@ class Voucher(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class DeliveryMethod(models.Model):
+    """A way an order reaches the shopper: sent (standard, express) or collected in store (free)."""
+
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery", "Delivery to an address"
+        PICKUP = "pickup", "Pickup in store"
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DELIVERY)
+    needs_one_location = models.BooleanField(
+        default=False, help_text="Offer only when one location can send the whole order (e.g. express)."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in which methods are offered.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryRate(models.Model):
+    """What a method costs to a destination, by weight band, with an optional free-delivery threshold.
+    The most specific rate wins: a postcode prefix over the whole country, then the lightest band that
+    takes the order's weight."""
+
+    method = models.ForeignKey(DeliveryMethod, on_delete=models.CASCADE, related_name="rates")
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
+    postcode_prefix = models.CharField(
+        max_length=10, blank=True, help_text="A region of the country by postcode start, e.g. BT; empty for all of it."
+    )
+    max_weight_grams = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for any weight.")
+    price_amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="GBP")
+    free_over_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Free when the goods, after discounts, come to at least this."
+    )
+    min_days = models.PositiveSmallIntegerField(default=2)
+    max_days = models.PositiveSmallIntegerField(default=4)
+
+    class Meta:
+        ordering = ["method", "country", "postcode_prefix", "max_weight_grams"]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_days__gte=F("min_days")), name="delivery_rate_days_in_order"),
+            models.UniqueConstraint(
+                fields=["method", "country", "postcode_prefix", "max_weight_grams", "currency"],
+                name="one_delivery_rate_per_band",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.country} {self.postcode_prefix}".strip()
+        return f"{self.method} to {where}: {self.price_amount} {self.currency}"
 
 
 class Order(models.Model):
@@ -84,7 +143,14 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     subtotal_amount = models.DecimalField(**MONEY)
     discount_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    total_amount = models.DecimalField(**MONEY)
+    delivery_method = models.ForeignKey(DeliveryMethod, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    delivery_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Tax-inclusive.")
+    delivery_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0"),
+                                     help_text="All the tax in the total: the lines' and the delivery's.")
+    tax_country = models.CharField(max_length=2, blank=True, help_text="Whose rates applied.")
+    total_amount = models.DecimalField(**MONEY, help_text="Goods less discount plus delivery; tax included.")
     voucher = models.ForeignKey(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
     placed_at = models.DateTimeField(default=timezone.now)
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -93,6 +159,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-placed_at"]
+        permissions = [("sell_at_till", "Can sell at the till")]
         indexes = [models.Index(fields=["customer", "-placed_at"], name="order_history")]
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_total_not_negative"),
@@ -132,6 +199,8 @@ class OrderLine(models.Model):
     options = models.JSONField(default=dict, blank=True)
     unit_price_amount = models.DecimalField(**MONEY)
     discount_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="This line's share of vouchers.")
+    tax_rate = models.DecimalField("tax rate (%)", max_digits=5, decimal_places=2, default=Decimal("0"))
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="The tax inside the line's total.")
     currency = models.CharField(max_length=3)
     quantity = models.PositiveIntegerField()
     quantity_cancelled = models.PositiveIntegerField(default=0)
@@ -162,9 +231,16 @@ class OrderLine(models.Model):
         return self.quantity - self.quantity_cancelled - self.quantity_fulfilled
 
     def amount_for(self, units: int) -> Decimal:
-        """What `units` of this line cost after its discount share, rounded to the penny."""
-        per_unit = self.total_amount / self.quantity
-        return (per_unit * units).quantize(Decimal("0.01"))
+        """What `units` of this line cost after its discount share, rounded in the line's currency."""
+        if units == self.quantity:
+            return self.total_amount
+        return round_money(self.total_amount * units / self.quantity, self.currency)
+
+    def tax_for(self, units: int) -> Decimal:
+        """The tax inside what `units` of this line cost (all of it for the whole line)."""
+        if units == self.quantity:
+            return self.tax_amount
+        return round_money(self.tax_amount * units / self.quantity, self.currency)
 
 
 class OrderEvent(models.Model):
@@ -232,6 +308,8 @@ class Payment(models.Model):
 class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="The tax inside the amount.")
+    delivery_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Delivery paid back, if any.")
     reason = models.CharField(max_length=200, blank=True)
     stripe_refund = models.CharField(max_length=64, blank=True)
     idempotency_key = models.CharField(max_length=100, unique=True)

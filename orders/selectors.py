@@ -1,7 +1,7 @@
 """Orders reads: whether a voucher applies and what it takes off, how a discount spreads over lines,
 and a customer's orders from every channel."""
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -10,9 +10,7 @@ from customers.models import Customer
 
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
-
-CENT = Decimal("0.01")
-
+from .money import round_money, shares
 
 def voucher_evaluate(
     *, code: str, subtotal: Decimal, currency: str, customer: Customer | None, email: str = "", at=None
@@ -43,22 +41,16 @@ def voucher_evaluate(
         if mine.count() >= voucher.max_uses_per_customer:
             raise VoucherRefused(f"You have already used {voucher.code}.", field="voucher", reason="used_by_you")
     if voucher.kind == Voucher.Kind.PERCENT:
-        discount = (subtotal * voucher.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        discount = round_money(subtotal * voucher.value / 100, currency)
     else:
         discount = voucher.value
     return voucher, min(discount, subtotal)
 
 
-def discount_shares(line_totals: Sequence[Decimal], discount: Decimal) -> list[Decimal]:
-    """Spread a discount over lines in proportion to their totals; pennies left by rounding go to the
-    largest line, so the shares always add up to the discount exactly."""
-    total = sum(line_totals, Decimal("0"))
-    if not discount or not total:
-        return [Decimal("0.00")] * len(line_totals)
-    shares = [(discount * t / total).quantize(CENT, rounding=ROUND_HALF_UP) for t in line_totals]
-    largest = max(range(len(shares)), key=lambda i: line_totals[i])
-    shares[largest] += discount - sum(shares, Decimal("0"))
-    return shares
+def discount_shares(line_totals: Sequence[Decimal], discount: Decimal, currency: str = "GBP") -> list[Decimal]:
+    """Spread a discount over lines in proportion to their totals, in the currency's smallest unit; what
+    rounding leaves goes to the largest line, so the shares always add up to the discount exactly."""
+    return shares(line_totals, discount, currency)
 
 
 def order_list(*, customer: Customer) -> QuerySet[Order]:

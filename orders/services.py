@@ -2,7 +2,8 @@
 capturing and refunding payments, and applying Stripe webhooks.
 
 Checkout runs in three steps so that no Stripe call happens while stock rows are locked:
-  1. claim the Idempotency-Key, price the cart, route it, and reserve the stock (short transaction);
+  1. claim the Idempotency-Key, quote the cart (orders.pricing: lines, discount, delivery, tax), route it,
+     and reserve the stock (short transaction);
   2. authorise the card at Stripe (no transaction open);
   3. in one transaction: redeem the voucher, write the order with frozen prices, commit the reserved
      stock at the routed locations, close the cart.
@@ -37,9 +38,22 @@ from .exceptions import (
     PaymentProviderError,
     RefundRefused,
 )
-from .models import CheckoutAttempt, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher, VoucherRedemption
+from .models import (
+    CheckoutAttempt,
+    DeliveryMethod,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Refund,
+    StripeEvent,
+    Voucher,
+    VoucherRedemption,
+)
+from .money import shares
+from .pricing import Quote, delivery_options, quote
 from .routing import Routed, route_delivery, route_pickup
-from .selectors import discount_shares, voucher_evaluate
+from .selectors import voucher_evaluate
 from .signals import order_lines_cancelled, order_placed
 
 logger = logging.getLogger(__name__)
@@ -78,6 +92,7 @@ class CheckoutChoice:
     ship_to: ShipTo | None = None
     card: str = ""
     voucher_code: str = ""
+    delivery_method: str = ""
 
 
 def request_fingerprint(body: dict) -> str:
@@ -143,7 +158,7 @@ def _priced_lines(cart: Cart, channel: Channel) -> tuple[list, dict, str]:
     return lines, prices, currencies.pop()
 
 
-def _check_choice(choice: CheckoutChoice) -> None:
+def _check_fulfilment(choice: CheckoutChoice) -> None:
     if choice.fulfilment == Order.Fulfilment.PICKUP:
         store = choice.pickup_store
         if store is None or not (store.is_active and store.offers_pickup):
@@ -153,12 +168,72 @@ def _check_choice(choice: CheckoutChoice) -> None:
             raise CheckoutRefused("Give a delivery address.", field="address")
     else:
         raise CheckoutRefused(f"Unknown fulfilment {choice.fulfilment!r}.", field="fulfilment")
+
+
+def _check_payment(choice: CheckoutChoice) -> None:
     if choice.payment_method == Payment.Method.PAY_AT_PICKUP and choice.fulfilment != Order.Fulfilment.PICKUP:
         raise CheckoutRefused("Pay at pickup is only for orders collected in store.", field="payment_method")
     if choice.payment_method not in (Payment.Method.CARD, Payment.Method.PAY_AT_PICKUP):
         raise CheckoutRefused(f"Unknown payment method {choice.payment_method!r}.", field="payment_method")
     if not choice.email:
         raise CheckoutRefused("Give an email address for the order confirmation.", field="email")
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A cart quoted for a checkout choice: what will be charged, the voucher, and where units come from."""
+
+    quote: Quote
+    voucher: Voucher | None
+    routed: list[Routed]
+
+
+def checkout_quote(*, cart: Cart, choice: CheckoutChoice, require_method: bool = True) -> Checkout:
+    """Price the cart for this choice: lines, voucher, the delivery methods this order can have (by the
+    address and by which locations can send it), the chosen one's price, tax and total. With
+    require_method=False (a quote before the shopper has chosen) a delivery quote lists the options and
+    charges no delivery yet. Raises CheckoutRefused (field named) or InsufficientStock."""
+    _check_fulfilment(choice)
+    lines, prices, currency = _priced_lines(cart, choice.channel)
+    priced = [(l.variant, l.quantity, prices[l.variant_id].amount) for l in lines]
+    subtotal = sum((price * quantity for _, quantity, price in priced), Decimal("0"))
+    voucher, discount = None, Decimal("0")
+    if choice.voucher_code:
+        voucher, discount = voucher_evaluate(code=choice.voucher_code, subtotal=subtotal, currency=currency,
+                                             customer=cart.customer, email=choice.email)
+    wanted = [(l.variant, l.quantity) for l in lines]
+    weight = sum(l.variant.weight_grams * l.quantity for l in lines)
+    if choice.fulfilment == Order.Fulfilment.PICKUP:
+        routed = route_pickup(lines=wanted, store=choice.pickup_store)
+        country, kind, postcode = choice.pickup_store.country, DeliveryMethod.Kind.PICKUP, ""
+    else:
+        routed = route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
+                                longitude=choice.ship_to.longitude)
+        country, kind, postcode = choice.ship_to.country, DeliveryMethod.Kind.DELIVERY, choice.ship_to.postcode
+    options = delivery_options(kind=kind, country=country, postcode=postcode, currency=currency,
+                               goods_amount=subtotal - discount, weight_grams=weight,
+                               one_location=len({r.location.pk for r in routed}) == 1)
+    chosen = _chosen_method(choice, options, country, require_method)
+    return Checkout(quote=quote(lines=priced, currency=currency, tax_country=country, discount=discount,
+                                delivery=chosen, options=options), voucher=voucher, routed=routed)
+
+
+def _chosen_method(choice: CheckoutChoice, options, country: str, require_method: bool):
+    if choice.fulfilment == Order.Fulfilment.PICKUP:
+        return options[0] if options else None  # pickup is free unless a pickup rate says otherwise
+    if not options:
+        raise CheckoutRefused(f"We cannot deliver this order to {country.upper()}.", field="address")
+    offered = ", ".join(f"{o.method.code} ({o.amount} {o.currency})" for o in options)
+    if not choice.delivery_method:
+        if require_method:
+            raise CheckoutRefused(f"Choose a delivery method: {offered}.", field="delivery_method",
+                                  options=[o.method.code for o in options])
+        return None
+    for option in options:
+        if option.method.code == choice.delivery_method:
+            return option
+    raise CheckoutRefused(f"{choice.delivery_method!r} is not available for this order; choose one of: {offered}.",
+                          field="delivery_method", options=[o.method.code for o in options])
 
 
 def order_place(
@@ -176,34 +251,22 @@ def order_place(
 
 
 def _place(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor) -> Order:
-    _check_choice(choice)
-    lines, prices, currency = _priced_lines(cart, choice.channel)
-    subtotal = sum((prices[l.variant_id].amount * l.quantity for l in lines), Decimal("0"))
-    voucher, discount = None, Decimal("0")
-    if choice.voucher_code:
-        voucher, discount = voucher_evaluate(code=choice.voucher_code, subtotal=subtotal, currency=currency,
-                                             customer=cart.customer, email=choice.email)
-    total = subtotal - discount
+    _check_payment(choice)
+    checkout = checkout_quote(cart=cart, choice=choice)
+    total = checkout.quote.total
     if choice.payment_method == Payment.Method.CARD and total > 0 and not choice.card:
         raise CheckoutRefused("Give the card to pay with.", field="payment_method_id")
-
-    wanted = [(l.variant, l.quantity) for l in lines]
-    if choice.fulfilment == Order.Fulfilment.PICKUP:
-        routed = route_pickup(lines=wanted, store=choice.pickup_store)
-    else:
-        routed = route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
-                                longitude=choice.ship_to.longitude)
+    routed = checkout.routed
     hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in routed], channel=choice.channel,
                          reference=f"checkout:{attempt.pk}")
 
     intent = None
     try:
         if choice.payment_method == Payment.Method.CARD and total > 0:
-            intent = stripe_gateway.authorise(amount=total, currency=currency, payment_method=choice.card,
-                                              reference=f"checkout:{attempt.pk}")
+            intent = stripe_gateway.authorise(amount=total, currency=checkout.quote.currency,
+                                              payment_method=choice.card, reference=f"checkout:{attempt.pk}")
         with transaction.atomic():
-            return _record(cart, choice, attempt, actor, routed, prices, currency, subtotal, voucher, discount,
-                           hold, intent)
+            return _record(cart, choice, attempt, actor, checkout, hold, intent)
     except BaseException:
         reservation_release(reservation=hold)
         if intent is not None:
@@ -214,38 +277,36 @@ def _place(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor) 
         raise
 
 
-def _record(cart, choice, attempt, actor, routed: list[Routed], prices, currency, subtotal, voucher, discount, hold,
-            intent) -> Order:
-    if voucher is not None:
+def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> Order:
+    q, voucher = checkout.quote, checkout.voucher
+    if voucher is not None:  # re-checked under the voucher's lock: the last use cannot be taken twice
         voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
-        voucher, discount = voucher_evaluate(code=voucher.code, subtotal=subtotal, currency=currency,
+        voucher, discount = voucher_evaluate(code=voucher.code, subtotal=q.subtotal, currency=q.currency,
                                              customer=cart.customer, email=choice.email)
+        if discount != q.discount:
+            raise CheckoutRefused(f"{voucher.code} changed while you checked out; review your total.",
+                                  field="voucher")
         Voucher.objects.filter(pk=voucher.pk).update(uses=F("uses") + 1)
-    total = subtotal - discount
     ship_to = choice.ship_to
     order = Order.objects.create(
         number=_new_number(), customer=cart.customer, channel=choice.channel, fulfilment=choice.fulfilment,
-        pickup_store=choice.pickup_store, email=choice.email, phone=choice.phone, currency=currency,
-        subtotal_amount=subtotal, discount_amount=discount, total_amount=total, voucher=voucher, placed_by=actor,
+        pickup_store=choice.pickup_store, email=choice.email, phone=choice.phone, currency=q.currency,
+        subtotal_amount=q.subtotal, discount_amount=q.discount, total_amount=q.total, voucher=voucher,
+        delivery_method=q.delivery.method if q.delivery else None, delivery_amount=q.delivery_amount,
+        delivery_tax_amount=q.delivery_tax, tax_amount=q.tax, tax_country=q.tax_country, placed_by=actor,
         **({} if ship_to is None else {
             "ship_to_name": ship_to.name, "ship_to_line1": ship_to.line1, "ship_to_line2": ship_to.line2,
             "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,
         }),
     )
-    line_totals = [prices[r.variant.pk].amount * r.quantity for r in routed]
-    OrderLine.objects.bulk_create([
-        OrderLine(order=order, variant=r.variant, location=r.location, sku=r.variant.sku, name=r.variant.name,
-                  options=r.variant.options, unit_price_amount=prices[r.variant.pk].amount, discount_amount=share,
-                  currency=currency, quantity=r.quantity)
-        for r, share in zip(routed, discount_shares(line_totals, discount), strict=True)
-    ])
+    OrderLine.objects.bulk_create(_order_lines(order, checkout.routed, q))
     if voucher is not None:
         VoucherRedemption.objects.create(voucher=voucher, order=order, customer=cart.customer, email=choice.email)
     Payment.objects.create(
-        order=order, method=choice.payment_method, currency=currency,
+        order=order, method=choice.payment_method, currency=q.currency,
         status=(Payment.Status.PENDING if choice.payment_method == Payment.Method.PAY_AT_PICKUP
                 else Payment.Status.AUTHORISED),
-        authorised_amount=total if choice.payment_method == Payment.Method.CARD else Decimal("0"),
+        authorised_amount=q.total if choice.payment_method == Payment.Method.CARD else Decimal("0"),
         stripe_payment_intent=intent.id if intent is not None else None,
     )
     OrderEvent.objects.create(order=order, to_status=Order.Status.PLACED, actor=actor)
@@ -256,8 +317,27 @@ def _record(cart, choice, attempt, actor, routed: list[Routed], prices, currency
     order_placed.send(sender=Order, order=order)
     if cart.customer_id:
         interaction_record(customer=cart.customer, kind=Interaction.Kind.ORDER_PLACED, channel=choice.channel,
-                           reference=f"order:{order.number}", detail={"total": str(total), "currency": currency})
+                           reference=f"order:{order.number}", detail={"total": str(q.total), "currency": q.currency})
     return order
+
+
+def _order_lines(order: Order, routed: list[Routed], q: Quote) -> list[OrderLine]:
+    """One order line per (variant, location) the units come from; a quoted line's discount and tax are
+    split over its locations by units, so the lines always add up to the quote."""
+    by_variant = {line.variant.pk: line for line in q.lines}
+    rows = []
+    for variant_id in dict.fromkeys(r.variant.pk for r in routed):
+        line = by_variant[variant_id]
+        parts = [r for r in routed if r.variant.pk == variant_id]
+        units = [Decimal(r.quantity) for r in parts]
+        for r, discount, tax in zip(parts, shares(units, line.discount, q.currency), shares(units, line.tax, q.currency),
+                                    strict=True):
+            rows.append(OrderLine(
+                order=order, variant=r.variant, location=r.location, sku=r.variant.sku, name=r.variant.name,
+                options=r.variant.options, unit_price_amount=line.unit_price, discount_amount=discount,
+                tax_rate=line.tax_rate, tax_amount=tax, currency=q.currency, quantity=r.quantity,
+            ))
+    return rows
 
 
 # The till -------------------------------------------------------------------------------------
@@ -278,17 +358,19 @@ def till_sale(
     if missing:
         raise CheckoutRefused(f"Not sold at {store.name}: {', '.join(missing)}.", field="lines", skus=missing)
     currency = prices[lines[0][0].pk].currency
-    total = sum((prices[v.pk].amount * q for v, q in lines), Decimal("0"))
+    q = quote(lines=[(v, n, prices[v.pk].amount) for v, n in lines], currency=currency, tax_country=store.country)
+    total = q.total
     order = Order.objects.create(
         number=_new_number(), customer=customer, channel=till, fulfilment=Order.Fulfilment.TILL,
-        email=customer.email if customer else "", currency=currency, subtotal_amount=total, total_amount=total,
-        placed_by=staff,
+        email=customer.email if customer else "", currency=currency, subtotal_amount=q.subtotal, total_amount=total,
+        tax_amount=q.tax, tax_country=q.tax_country, placed_by=staff,
     )
-    stock_sell(lines=[StockLine(store, v, q) for v, q in lines], reference=f"order:{order.number}", actor=staff)
+    stock_sell(lines=[StockLine(store, v, n) for v, n in lines], reference=f"order:{order.number}", actor=staff)
     OrderLine.objects.bulk_create([
-        OrderLine(order=order, variant=v, location=store, sku=v.sku, name=v.name, options=v.options,
-                  unit_price_amount=prices[v.pk].amount, currency=currency, quantity=q, quantity_fulfilled=q)
-        for v, q in lines
+        OrderLine(order=order, variant=line.variant, location=store, sku=line.variant.sku, name=line.variant.name,
+                  options=line.variant.options, unit_price_amount=line.unit_price, tax_rate=line.tax_rate,
+                  tax_amount=line.tax, currency=currency, quantity=line.quantity, quantity_fulfilled=line.quantity)
+        for line in q.lines
     ])
     Payment.objects.create(order=order, method=payment_method, status=Payment.Status.CAPTURED, currency=currency,
                            authorised_amount=total, captured_amount=total)
@@ -397,9 +479,11 @@ def payments_capture_due() -> int:
 
 
 def amount_due(*, order: Order) -> Decimal:
-    """What the shopper pays for the units that are not cancelled."""
-    return sum((line.amount_for(line.quantity - line.quantity_cancelled) for line in order.lines.all()),
-               Decimal("0.00"))
+    """What the shopper pays for the units that are not cancelled, and the delivery if anything is sent."""
+    lines = list(order.lines.all())
+    goods = sum((line.amount_for(line.quantity - line.quantity_cancelled) for line in lines), Decimal("0.00"))
+    sending = any(line.quantity > line.quantity_cancelled for line in lines)
+    return goods + (order.delivery_amount if sending else Decimal("0"))
 
 
 # Money ----------------------------------------------------------------------------------------
@@ -439,8 +523,12 @@ def payment_capture(*, order: Order, amount: Decimal) -> Payment:
     return payment
 
 
-def payment_refund(*, order: Order, amount: Decimal, reason: str, idempotency_key: str) -> Refund:
-    """Give money back to the original payment, never more than was taken; once per key."""
+def payment_refund(
+    *, order: Order, amount: Decimal, reason: str, idempotency_key: str, tax_amount: Decimal = Decimal("0"),
+    delivery_amount: Decimal = Decimal("0"),
+) -> Refund:
+    """Give money back to the original payment, never more than was taken; once per key. The refund
+    records the tax (and any delivery) inside it, for the shopper's refund note and the books."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(order=order)
         earlier = Refund.objects.filter(idempotency_key=idempotency_key).first()
@@ -454,7 +542,8 @@ def payment_refund(*, order: Order, amount: Decimal, reason: str, idempotency_ke
             stripe_refund = stripe_gateway.refund(payment_intent=payment.stripe_payment_intent, amount=amount,
                                                   currency=payment.currency, reference=idempotency_key).id
         refund = Refund.objects.create(payment=payment, amount=amount, reason=reason, stripe_refund=stripe_refund,
-                                       idempotency_key=idempotency_key)
+                                       idempotency_key=idempotency_key, tax_amount=tax_amount,
+                                       delivery_amount=delivery_amount)
         Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount,
                                                      updated_at=timezone.now())
     return refund

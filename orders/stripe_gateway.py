@@ -11,11 +11,8 @@ import stripe
 from django.conf import settings
 
 from .exceptions import PaymentDeclined, PaymentProviderError
+from .money import THREE_DECIMAL, ZERO_DECIMAL
 
-# Currencies Stripe counts in whole units, and those with three decimals (last digit must be 0).
-ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
-                "XOF", "XPF"}
-THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
 
 logger = logging.getLogger(__name__)
 

@@ -5,6 +5,8 @@ from . import api
 
 urlpatterns = [
     path("checkout/", api.CheckoutAPI.as_view(), name="checkout"),
+    path("checkout/quote/", api.CheckoutQuoteAPI.as_view(), name="checkout-quote"),
+    path("cart/quote/", api.CartQuoteAPI.as_view(), name="cart-quote"),
     path("orders/", api.OrderListAPI.as_view(), name="orders"),
     path("orders/<str:number>/", api.OrderDetailAPI.as_view(), name="order"),
     path("orders/<str:number>/cancel/", api.OrderCancelAPI.as_view(), name="order-cancel"),

@@ -35,7 +35,10 @@ def fresh_throttles():
 
 
 SEED_MIGRATIONS = [("catalog.migrations.0002_default_channels", "create_channels"),
-                   ("catalog.migrations.0004_whole_catalog_range", "create")]
+                   ("catalog.migrations.0004_whole_catalog_range", "create"),
+                   ("catalog.migrations.0007_tax_rates", "create"),
+                   ("orders.migrations.0004_delivery_methods", "create"),
+                   ("backoffice.migrations.0002_roles", "create_roles")]
 
 
 @pytest.fixture(autouse=True)

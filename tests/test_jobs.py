@@ -123,7 +123,8 @@ def checkout(customer: Customer, cart: Cart, *, store=None, voucher_code: str = 
                                 pickup_store=store, voucher_code=voucher_code, card=card_id,
                                 payment_method="card" if card_id else "pay_at_pickup")
     else:
-        choice = CheckoutChoice(channel=web(), fulfilment="delivery", payment_method="card", email=customer.email,
+        choice = CheckoutChoice(channel=web(), fulfilment="delivery", delivery_method="standard", payment_method="card",
+                                email=customer.email,
                                 phone=customer.phone, ship_to=ship_to, card=card_id, voucher_code=voucher_code)
     return order_place(cart=cart, choice=choice, idempotency_key=str(uuid.uuid4()), fingerprint=str(uuid.uuid4()))
 

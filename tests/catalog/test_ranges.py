@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backoffice.roles import STORE_STAFF, role_assign
 from catalog.models import Channel, Range
 from catalog.services import range_add_variants
 from inventory import services as stock
@@ -84,9 +85,7 @@ def test_a_store_range_is_sold_at_that_stores_till_and_nowhere_else(narrowed, st
     for location in (store, other_store):
         stock.stock_receive(location=location, variant=local, quantity=5)
     make_range("london-locals", [local], channels=["till"], stores=[store])
-    staff = UserFactory(is_staff=True)
-    store.staff.add(staff)
-    other_store.staff.add(staff)
+    staff = role_assign(user=UserFactory(), role=STORE_STAFF, stores=[store, other_store])
     till = APIClient()
     till.force_authenticate(staff)
 

@@ -371,7 +371,7 @@ def test_the_reminder_goes_once_a_day_before_the_hold_runs_out(shelf, store, str
 
 def test_a_ship_fulfilment_cannot_be_marked_ready_for_pickup(shelf, store, stripe_double):
     counter = staff_of(store)
-    order = order_from_the_app(shopper(), stripe_double, fulfilment="delivery", address=NEAR_LONDON)
+    order = order_from_the_app(shopper(), stripe_double, fulfilment="delivery", delivery_method="standard", address=NEAR_LONDON)
     parcel = Fulfillment.objects.get(order__number=order["number"])
     counter.post(f"/api/v1/staff/fulfillments/{parcel.pk}/pick/")
 

@@ -52,7 +52,7 @@ def send(staff: APIClient, fulfillment: Fulfillment, tracking_number: str = "RM1
 
 
 def shipped_order(phone, stripe_double, staff, *lines) -> Order:
-    placed = place(phone, stripe_double, *(lines or (("TEE-NAVY-M", 2),)), fulfilment="delivery", address=NEAR_LONDON)
+    placed = place(phone, stripe_double, *(lines or (("TEE-NAVY-M", 2),)), fulfilment="delivery", delivery_method="standard", address=NEAR_LONDON)
     for fulfillment in Fulfillment.objects.filter(order__number=placed["number"]):
         send(staff, fulfillment)
     return Order.objects.get(number=placed["number"])
@@ -96,7 +96,7 @@ def no_stripe(monkeypatch):
 
 
 def test_packing_without_a_tracking_number_is_refused_naming_the_field(shelf, store, phone, stripe_double):
-    placed = order_from_the_app(phone, stripe_double, fulfilment="delivery", address=NEAR_LONDON)
+    placed = order_from_the_app(phone, stripe_double, fulfilment="delivery", delivery_method="standard", address=NEAR_LONDON)
     parcel = Fulfillment.objects.get(order__number=placed["number"])
     staff = staff_of(store)
     staff.post(f"/api/v1/staff/fulfillments/{parcel.pk}/pick/")
@@ -114,7 +114,7 @@ def test_packing_without_a_tracking_number_is_refused_naming_the_field(shelf, st
 
 def test_shipping_takes_the_stock_out_and_captures_the_payment_at_stripe(shelf, store, phone, stripe_double):
     tee, _ = shelf
-    placed = order_from_the_app(phone, stripe_double, fulfilment="delivery", address=NEAR_LONDON)
+    placed = order_from_the_app(phone, stripe_double, fulfilment="delivery", delivery_method="standard", address=NEAR_LONDON)
     parcel = Fulfillment.objects.get(order__number=placed["number"])
     assert (level(store, tee).on_hand, level(store, tee).committed) == (10, 2)
 
@@ -123,9 +123,10 @@ def test_shipping_takes_the_stock_out_and_captures_the_payment_at_stripe(shelf, 
     assert (shipped["status"], shipped["tracking_number"]) == ("shipped", "RM123GB")
     assert (level(store, tee).on_hand, level(store, tee).committed, level(store, tee).available) == (8, 0, 8)
     payment = Payment.objects.get(order__number=placed["number"])
-    assert (payment.status, payment.captured_amount) == (Payment.Status.CAPTURED, Decimal("40.00"))
+    # 2 tees at 20.00 and standard delivery (3.95: the goods are under the 50.00 free-delivery threshold)
+    assert (payment.status, payment.captured_amount) == (Payment.Status.CAPTURED, Decimal("43.95"))
     intent = stripe_double.v1.payment_intents.retrieve(payment.stripe_payment_intent)
-    assert intent.status == "succeeded" and received_at_stripe(intent) == 4000
+    assert intent.status == "succeeded" and received_at_stripe(intent) == 4395
     assert phone.get(f"/api/v1/orders/{placed['number']}/").json()["status"] == "fulfilled"
 
 
@@ -134,7 +135,7 @@ def test_a_split_delivery_is_captured_only_when_its_last_parcel_leaves_for_the_o
 ):
     tee, hoodie = shelf
     stock.stock_receive(location=other_store, variant=hoodie, quantity=3)
-    placed = place(phone, stripe_double, ("TEE-NAVY-M", 2), ("HOOD-GREY-L", 5), fulfilment="delivery",
+    placed = place(phone, stripe_double, ("TEE-NAVY-M", 2), ("HOOD-GREY-L", 5), fulfilment="delivery", delivery_method="standard",
                    address=NEAR_LONDON)  # London has 3 hoodies, Manchester 3 and no tees: no one place can send it
     parcels = {f.location.code: f for f in Fulfillment.objects.filter(order__number=placed["number"])}
     assert sorted(parcels) == ["LDN-OXF", "MAN-ARN"]
@@ -159,7 +160,7 @@ def test_a_split_delivery_is_captured_only_when_its_last_parcel_leaves_for_the_o
 
 def test_what_the_customer_cancelled_before_shipping_is_not_captured(shelf, store, phone, stripe_double):
     tee, hoodie = shelf
-    placed = place(phone, stripe_double, ("TEE-NAVY-M", 2), ("HOOD-GREY-L", 1), fulfilment="delivery",
+    placed = place(phone, stripe_double, ("TEE-NAVY-M", 2), ("HOOD-GREY-L", 1), fulfilment="delivery", delivery_method="standard",
                    address=NEAR_LONDON)
     tee_line, hoodie_line = (l["id"] for l in placed["lines"])
     cancel = f"/api/v1/orders/{placed['number']}/cancel/"
@@ -184,7 +185,7 @@ def test_returning_more_units_than_were_fulfilled_is_refused_naming_the_line(
     shelf, store, other_store, phone, stripe_double,
 ):
     tee, _ = shelf
-    placed = order_from_the_app(phone, stripe_double, fulfilment="delivery", address=NEAR_LONDON)
+    placed = order_from_the_app(phone, stripe_double, fulfilment="delivery", delivery_method="standard", address=NEAR_LONDON)
     line_id = placed["lines"][0]["id"]
     manchester = staff_of(other_store, username="mo")
 

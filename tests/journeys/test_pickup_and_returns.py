@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backoffice.roles import STORE_STAFF, role_assign
 from customers.messaging import messages_deliver_pending
 from fulfillment.models import Fulfillment
 from fulfillment.services import pickups_expire
@@ -24,10 +25,9 @@ from tests.factories import card
 pytestmark = pytest.mark.django_db
 
 
-def staff_of(*stores, username="sam"):
-    user = UserFactory(username=username)
-    for store in stores:
-        store.staff.add(user)
+def staff_of(*stores, username="sam", role=STORE_STAFF):
+    """The API as a member of staff in this role (store staff: till, fulfilments, pickups, returns)."""
+    user = role_assign(user=UserFactory(username=username), role=role, stores=stores)
     client = APIClient()
     client.force_authenticate(user)
     return client
@@ -93,7 +93,7 @@ def test_shipped_from_one_store_returned_at_another_and_refunded_to_the_card(she
     phone = app_client(ada)
     near_london = {"name": "Ada Lovelace", "line1": "1 Strand", "city": "London", "postcode": "WC2N 5HR",
                    "latitude": 51.508, "longitude": -0.125}
-    order = order_from_the_app(phone, stripe_double, fulfilment="delivery", address=near_london)
+    order = order_from_the_app(phone, stripe_double, fulfilment="delivery", delivery_method="standard", address=near_london)
     assert {l["location"] for l in order["lines"]} == {store.code}
     shipper = staff_of(store)
     job = shipper.get("/api/v1/staff/fulfillments/").json()["results"][0]

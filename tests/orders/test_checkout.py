@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backoffice.roles import STORE_STAFF, role_assign
 from catalog.models import Price
 from customers.models import Cart
 from inventory import services as stock
@@ -81,7 +82,7 @@ def test_delivery_routes_to_the_nearest_shipping_location_with_the_whole_order(s
     near_manchester = {"name": "Ada", "line1": "1 Deansgate", "city": "Manchester", "postcode": "M3 1AA",
                        "latitude": 53.48, "longitude": -2.25}
 
-    body = checkout(shopper, fulfilment="delivery", address=near_manchester, payment_method="card",
+    body = checkout(shopper, fulfilment="delivery", delivery_method="standard", address=near_manchester, payment_method="card",
                     payment_method_id=card(stripe_double)).json()
 
     assert {l["location"] for l in body["lines"]} == {"MAN-ARN"}
@@ -96,7 +97,7 @@ def test_delivery_splits_only_when_no_single_location_can_send_it_all(shopper, s
     near_london = {"name": "Ada", "line1": "1 Strand", "city": "London", "postcode": "WC2N 5HR",
                    "latitude": 51.508, "longitude": -0.125}
 
-    body = checkout(shopper, fulfilment="delivery", address=near_london, payment_method="card",
+    body = checkout(shopper, fulfilment="delivery", delivery_method="standard", address=near_london, payment_method="card",
                     payment_method_id=card(stripe_double)).json()
 
     assert sorted((l["sku"], l["location"], l["quantity"]) for l in body["lines"]) == [
@@ -303,8 +304,7 @@ def test_another_customers_order_is_404_to_read_or_cancel(shopper, shelf, store)
 def test_a_till_sale_sells_safety_stock_and_joins_the_customers_history(shelf, store):
     tee, _ = shelf
     stock.stock_set_safety_stock(location=store, variant=tee, quantity=10)
-    assistant = UserFactory(username="sam")
-    store.staff.add(assistant)
+    assistant = role_assign(user=UserFactory(username="sam"), role=STORE_STAFF, stores=[store])
     till = APIClient()
     till.force_authenticate(assistant)
     ada = register()
@@ -322,8 +322,8 @@ def test_a_till_sale_sells_safety_stock_and_joins_the_customers_history(shelf, s
 
 
 def test_only_staff_of_that_store_can_sell_at_its_till(shelf, store, other_store):
-    stranger, shopper_login = UserFactory(username="kim"), UserFactory(username="joe", is_staff=False)
-    other_store.staff.add(stranger)
+    stranger = role_assign(user=UserFactory(username="kim"), role=STORE_STAFF, stores=[other_store])
+    shopper_login = UserFactory(username="joe", is_staff=False)
     body = {"store": store.code, "payment_method": "cash", "lines": [{"sku": "TEE-NAVY-M"}]}
     answers = []
     for user in (stranger, shopper_login):

@@ -1,0 +1,39 @@
+"""Money arithmetic in an order's currency: its smallest unit, rounding half up to it, and the tax
+contained in a tax-inclusive amount. Every amount the shopper sees is rounded here, once, per line."""
+from decimal import ROUND_HALF_UP, Decimal
+
+# Currencies counted in whole units (no minor unit), and those with three decimals (stored to the cent
+# here, as Stripe asks that their last digit be 0).
+ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
+                "XOF", "XPF"}
+THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
+CENT = Decimal("0.01")
+
+
+def smallest_unit(currency: str) -> Decimal:
+    return Decimal("1") if currency.upper() in ZERO_DECIMAL else CENT
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Half up to the currency's smallest unit (0.005 → 0.01; ¥0.5 → ¥1)."""
+    return Decimal(amount).quantize(smallest_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def tax_included(gross: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """The tax inside a tax-inclusive amount at `rate` percent: gross × rate / (100 + rate), rounded."""
+    if not gross or not rate:
+        return round_money(Decimal("0"), currency)
+    return round_money(gross * rate / (Decimal("100") + rate), currency)
+
+
+def shares(parts, whole: Decimal, currency: str) -> list[Decimal]:
+    """Split `whole` in proportion to `parts`, each rounded to the currency's unit; what rounding leaves
+    over goes to the largest part, so the shares always add up to `whole` exactly."""
+    parts = list(parts)
+    total = sum(parts, Decimal("0"))
+    if not whole or not total:
+        return [round_money(Decimal("0"), currency)] * len(parts)
+    result = [round_money(whole * p / total, currency) for p in parts]
+    largest = max(range(len(parts)), key=lambda i: parts[i])
+    result[largest] += whole - sum(result, Decimal("0"))
+    return result
