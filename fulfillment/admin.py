@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 
 from config.exceptions import DomainError
-from inventory.models import Location
+from inventory.selectors import locations_for_staff
 from orders.admin import ReadOnlyInline
 
 from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
@@ -110,13 +110,11 @@ class ReturnAdmin(admin.ModelAdmin):
     inlines = [ReturnLineInline]
 
     def get_queryset(self, request):
-        returns = super().get_queryset(request)
-        if request.user.is_superuser:
-            return returns
-        # Subqueries, not joins: a join through the staff table would repeat a return once per colleague.
-        my_stores = Location.objects.filter(staff=request.user).values("pk")
+        # Received at my stores, or returning an order my stores sent. Subqueries, not joins: a join
+        # through the staff table would repeat a return once per colleague.
+        my_stores = locations_for_staff(request.user)
         my_orders = Fulfillment.objects.filter(location__in=my_stores).values("order_id")
-        return returns.filter(Q(location__in=my_stores) | Q(order__in=my_orders))
+        return super().get_queryset(request).filter(Q(location__in=my_stores) | Q(order__in=my_orders))
 
     def has_add_permission(self, request):
         return False

@@ -1,23 +1,28 @@
 """The scan station and printable pick lists: staff pages for the pickup counter and the stockroom.
 
 The cursor sits in one input; a USB scanner types the code (or the QR's text) and Enter, the order
-shows, one button hands it over.
+shows, one button hands it over. Both pages need the fulfillment.use_scan_station permission (pickup
+staff have it, and so do store staff and managers); a user without it gets 403.
 """
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from config.exceptions import DomainError
 from inventory.models import Location
+from inventory.selectors import locations_for_staff
 
 from . import services
 from .selectors import fulfillment_queue, pick_list
 
 
+SCAN_STATION_PERMISSION = "fulfillment.use_scan_station"
+
+
 def _my_stores(user):
-    stores = Location.objects.active().exclude(kind=Location.Kind.WAREHOUSE)
-    return stores if user.is_superuser else stores.filter(staff=user)
+    return locations_for_staff(user).active().exclude(kind=Location.Kind.WAREHOUSE)
 
 
 def _station(request) -> str:
@@ -25,6 +30,7 @@ def _station(request) -> str:
 
 
 @staff_member_required
+@permission_required(SCAN_STATION_PERMISSION, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def scan_station(request):
     stores = list(_my_stores(request.user).order_by("name"))
@@ -51,6 +57,7 @@ def scan_station(request):
 
 
 @staff_member_required
+@permission_required(SCAN_STATION_PERMISSION, raise_exception=True)
 def pick_list_page(request, code: str):
     store = _my_stores(request.user).filter(code=code).first()
     if store is None:

@@ -1,10 +1,16 @@
 """Inventory back office: locations, the read-only stock and ledger views, the stock forms, and
 transfers, counts and reservations, whose stock effects run only through inventory.services.
+
+Store staff see and work on only the locations they staff (selectors.locations_for_staff): stock levels,
+movements, counts and transfers (either end) of other stores are not listed, cannot be opened, and are
+not offered in the forms. A store manager manages who works at their store through the Location page,
+where, unless they are head office, the staff list is the only thing they can change.
 """
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q
 from django.shortcuts import redirect
@@ -26,6 +32,7 @@ from .models import (
     Transfer,
     TransferLine,
 )
+from .selectors import ALL_LOCATIONS_PERMISSION, locations_for_staff
 from .services import (
     reservation_release,
     stock_adjust,
@@ -52,6 +59,27 @@ class StockPermissionMixin:
         return request.user.has_perm(STOCK_PERMISSION)
 
 
+class StoreScopedAdmin:
+    """Lists and opens only rows at the locations the user works with; `location_lookups` are the
+    paths to a Location (any one of them being the user's is enough)."""
+
+    location_lookups: tuple[str, ...] = ("location",)
+
+    def get_queryset(self, request):
+        mine = locations_for_staff(request.user)
+        at_mine = Q()
+        for lookup in self.location_lookups:
+            at_mine |= Q(**{f"{lookup}__in": mine})
+        return super().get_queryset(request).filter(at_mine)
+
+
+class MyLocationsFilter(admin.RelatedFieldListFilter):
+    """Offers only the locations the user works with, without scanning the listed table for them."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(location.pk, str(location)) for location in locations_for_staff(request.user).order_by("code")]
+
+
 def _run_each(modeladmin, request, queryset, *, service, done: str, attempt: str) -> None:
     """Call the service once per selected document; report each success and each refusal."""
     for document in queryset:
@@ -67,12 +95,41 @@ def _run_each(modeladmin, request, queryset, *, service, done: str, attempt: str
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
+    """Head office edits locations; a store manager sees their own stores and changes only who works there."""
+
     list_display = (
         "code", "name", "kind", "city", "sells_in_store", "ships_orders", "offers_pickup", "accepts_returns",
         "is_active",
     )
     list_filter = ("kind", "sells_in_store", "ships_orders", "offers_pickup", "accepts_returns", "is_active")
     search_fields = ("code", "name", "city")
+    filter_horizontal = ("staff",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=locations_for_staff(request.user))
+
+    def _head_office(self, request) -> bool:
+        return request.user.has_perm(ALL_LOCATIONS_PERMISSION)
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._head_office(request):
+            return super().get_readonly_fields(request, obj)
+        return [field.name for field in Location._meta.fields if field.name != "id"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "staff" in form.base_fields:
+            # Members of staff to choose from, and whoever already works here (kept on save).
+            current = obj.staff.values("pk") if obj is not None else []
+            form.base_fields["staff"].queryset = get_user_model().objects.filter(
+                Q(is_staff=True, is_active=True) | Q(pk__in=current)).order_by("username")
+        return form
+
+    def has_add_permission(self, request) -> bool:
+        return self._head_office(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._head_office(request) and super().has_delete_permission(request, obj)
 
 
 # Stock levels and the stock forms ---------------------------------------------------------------
@@ -97,6 +154,11 @@ class StockOperationForm(forms.Form):
 
     location = forms.ModelChoiceField(queryset=Location.objects.active())
     variant = VariantCodeField(label="SKU or barcode", max_length=64, help_text="Type or scan it.")
+
+    def __init__(self, *args, locations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if locations is not None:
+            self.fields["location"].queryset = locations.active()
 
     def run(self, *, actor) -> str:
         raise NotImplementedError
@@ -200,14 +262,14 @@ def _pair_query(location_id: int, variant_id: int) -> str:
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(StockPermissionMixin, admin.ModelAdmin):
+class StockLevelAdmin(StoreScopedAdmin, StockPermissionMixin, admin.ModelAdmin):
     """Shown, never edited: every change is a stock form or a document action calling a service."""
 
     list_display = (
         "location", "sku", "on_hand", "committed", "reserved", "unavailable", "incoming", "safety_stock",
         "available", "history",
     )
-    list_filter = ("location",)
+    list_filter = (("location", MyLocationsFilter),)
     list_select_related = ("location", "variant")
     search_fields = ("variant__sku", "variant__barcode", "variant__product__name", "location__code")
     ordering = ("location__code", "variant__sku")
@@ -268,7 +330,8 @@ class StockLevelAdmin(StockPermissionMixin, admin.ModelAdmin):
     def stock_operation_view(self, request, form_class: type[StockOperationForm]):
         if not self.has_stock_permission(request):
             raise PermissionDenied
-        form = form_class(request.POST if request.method == "POST" else None)
+        form = form_class(request.POST if request.method == "POST" else None,
+                          locations=locations_for_staff(request.user))
         if form.is_bound and form.is_valid():
             try:
                 message = form.run(actor=request.user)
@@ -288,14 +351,14 @@ class StockLevelAdmin(StockPermissionMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(StoreScopedAdmin, admin.ModelAdmin):
     """The ledger, append-only: nobody adds, edits or deletes a movement here."""
 
     list_display = (
         "created_at", "location", "variant", "reason", "on_hand_delta", "committed_delta", "reserved_delta",
         "unavailable_delta", "incoming_delta", "reference", "actor", "note",
     )
-    list_filter = ("reason", "location")
+    list_filter = ("reason", ("location", MyLocationsFilter))
     list_select_related = ("location", "variant__product", "actor")
     date_hierarchy = "created_at"
     search_fields = ("variant__sku", "reference")
@@ -339,7 +402,7 @@ class DocumentLineInline(admin.TabularInline):
         return _is_editable(obj) and super().has_delete_permission(request, obj)
 
 
-class DocumentAdmin(StockPermissionMixin, admin.ModelAdmin):
+class DocumentAdmin(StoreScopedAdmin, StockPermissionMixin, admin.ModelAdmin):
     """Saving edits only the document's rows; its stock effects happen only through the actions."""
 
     frozen_after_editing: tuple[str, ...] = ()
@@ -377,10 +440,17 @@ class TransferForm(forms.ModelForm):
         model = Transfer
         fields = ("source", "destination", "note")
 
+    # Set per request by TransferAdmin.get_form: the locations the user works with.
+    staff_locations = None
+
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("source") is not None and cleaned.get("source") == cleaned.get("destination"):
+        source, destination = cleaned.get("source"), cleaned.get("destination")
+        if source is not None and source == destination:
             self.add_error("destination", "Choose a destination other than the source.")
+        elif source is not None and destination is not None and self.staff_locations is not None \
+                and not self.staff_locations.filter(pk__in=[source.pk, destination.pk]).exists():
+            self.add_error(None, "A transfer must leave from or arrive at a location you work at.")
         return cleaned
 
 
@@ -388,8 +458,10 @@ class TransferForm(forms.ModelForm):
 class TransferAdmin(DocumentAdmin):
     form = TransferForm
     list_display = ("id", "source", "destination", "status", "created_at", "shipped_at", "received_at")
-    list_filter = ("status", "source", "destination")
+    list_filter = ("status", ("source", MyLocationsFilter),
+                   ("destination", MyLocationsFilter))
     list_select_related = ("source", "destination")
+    location_lookups = ("source", "destination")
     fields = (
         "source", "destination", "note", "status", "created_at", "shipped_at", "shipped_by", "received_at",
         "received_by",
@@ -399,16 +471,31 @@ class TransferAdmin(DocumentAdmin):
     inlines = (TransferLineInline,)
     actions = ("ship_transfers", "receive_transfers", "cancel_transfers")
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.staff_locations = locations_for_staff(request.user)
+        return form
+
     def describe(self, transfer: Transfer) -> str:
         return f"transfer {transfer.pk} ({transfer.source.code} → {transfer.destination.code})"
 
+    def _only_at_my_end(self, request, queryset, *, end: str, attempt: str):
+        """The sending store ships, the receiving one receives; say so for any other selected transfer."""
+        mine = queryset.filter(**{f"{end}__in": locations_for_staff(request.user)})
+        for transfer in queryset.exclude(pk__in=mine.values("pk")):
+            self.message_user(request, f"Could not {attempt} {self.describe(transfer)}: you do not work at its "
+                                       f"{end}.", messages.ERROR)
+        return mine
+
     @admin.action(description="Ship selected transfers", permissions=("stock",))
     def ship_transfers(self, request, queryset):
+        queryset = self._only_at_my_end(request, queryset, end="source", attempt="ship")
         _run_each(self, request, queryset, service=lambda t: transfer_ship(transfer=t, actor=request.user),
                   done="Shipped", attempt="ship")
 
     @admin.action(description="Receive selected transfers (in full)", permissions=("stock",))
     def receive_transfers(self, request, queryset):
+        queryset = self._only_at_my_end(request, queryset, end="destination", attempt="receive")
         _run_each(self, request, queryset, service=lambda t: transfer_receive(transfer=t, actor=request.user),
                   done="Received", attempt="receive")
 
@@ -431,13 +518,18 @@ class StockCountLineInline(DocumentLineInline):
 @admin.register(StockCount)
 class StockCountAdmin(DocumentAdmin):
     list_display = ("id", "location", "status", "created_at", "completed_at", "completed_by")
-    list_filter = ("status", "location")
+    list_filter = ("status", ("location", MyLocationsFilter))
     list_select_related = ("location", "completed_by")
     fields = ("location", "note", "status", "created_at", "completed_at", "completed_by")
     readonly_fields = ("status", "created_at", "completed_at", "completed_by")
     frozen_after_editing = ("location",)
     inlines = (StockCountLineInline,)
     actions = ("complete_counts", "cancel_counts")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "location":
+            kwargs["queryset"] = locations_for_staff(request.user).active()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def describe(self, count: StockCount) -> str:
         return f"count {count.pk} at {count.location.code}"

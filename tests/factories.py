@@ -76,3 +76,93 @@ def card(stripe_client, number: str = "4242424242424242") -> str:
     return stripe_client.v1.payment_methods.create(params={
         "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
     }).id
+
+
+class RangeFactory(factory.django.DjangoModelFactory):
+    """An assortment; pass variants=[...], channels=[...], locations=[...] to fill it."""
+
+    class Meta:
+        model = "catalog.Range"
+        django_get_or_create = ("code",)
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"range-{n}")
+    name = factory.LazyAttribute(lambda r: r.code.replace("-", " ").capitalize())
+
+    @factory.post_generation
+    def variants(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.variants.set(extracted)
+
+    @factory.post_generation
+    def channels(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.channels.set(extracted)
+
+    @factory.post_generation
+    def locations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.locations.set(extracted)
+
+
+# Orders, fulfilments and returns as rows (back-office and analytics tests) -------------------------
+# These write no stock: a test that needs stock to move goes through checkout or the services instead.
+
+from decimal import Decimal  # noqa: E402
+
+from fulfillment.models import Fulfillment, Return, ReturnLine  # noqa: E402
+from orders.models import Order, OrderLine  # noqa: E402
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"T{n:07d}")
+    channel = factory.LazyFunction(lambda: Channel.objects.get(code=Channel.WEB))
+    fulfilment = Order.Fulfilment.DELIVERY
+    email = "shopper@example.com"
+    currency = "GBP"
+    subtotal_amount = Decimal("0")
+    total_amount = Decimal("0")
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    variant = factory.SubFactory(VariantFactory)
+    location = factory.SubFactory(LocationFactory)
+    sku = factory.LazyAttribute(lambda line: line.variant.sku)
+    name = "Organic Tee"
+    unit_price_amount = Decimal("20.00")
+    currency = "GBP"
+    quantity = 1
+
+
+class FulfillmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Fulfillment
+
+    order = factory.SubFactory(OrderFactory)
+    location = factory.SubFactory(LocationFactory)
+    method = Fulfillment.Method.PICKUP
+
+
+class ReturnFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Return
+
+    order = factory.SubFactory(OrderFactory)
+    code = factory.Sequence(lambda n: f"RT{n:06d}")
+    channel = factory.LazyFunction(lambda: Channel.objects.get(code=Channel.WEB))
+
+
+class ReturnLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReturnLine
+
+    return_request = factory.SubFactory(ReturnFactory)
+    order_line = factory.SubFactory(OrderLineFactory)
+    quantity = 1

@@ -28,6 +28,7 @@ def browser_of(user) -> Client:
 
 def counter_at(*stores, username="sam") -> Client:
     user = UserFactory(username=username)
+    user.user_permissions.add(Permission.objects.get(codename="use_scan_station"))
     for store in stores:
         store.staff.add(user)
     return browser_of(user)
