@@ -641,3 +641,107 @@ def stock_receive_many(
         _changes(lines, Reason.RECEIPT, on_hand=1),
         reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
     )
+
+
+# Bulk counts ----------------------------------------------------------------------------------
+
+_BULK_CHUNK = 5000
+
+
+def _on_hand_by_pair(pairs: Iterable[tuple[int, int]], *, lock: bool) -> dict[tuple[int, int], tuple[int, int]]:
+    """(on hand, units promised or unavailable) of many pairs, one query per location and chunk of variants.
+    Locking walks the chunks in (location_id, variant_id) order, the order every stock change uses."""
+    by_location: dict[int, list[int]] = {}
+    for location_id, variant_id in sorted(pairs):
+        by_location.setdefault(location_id, []).append(variant_id)
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    for location_id, variant_ids in by_location.items():
+        if not lock and len(variant_ids) > _BULK_CHUNK:
+            # Reading the location's every row is cheaper than long IN lists (bench/import.py).
+            batches = [StockLevel.objects.filter(location_id=location_id)]
+        else:
+            batches = [StockLevel.objects.filter(location_id=location_id, variant_id__in=variant_ids[start:start + _BULK_CHUNK])
+                       for start in range(0, len(variant_ids), _BULK_CHUNK)]
+        for rows in batches:
+            if lock:
+                rows = rows.select_for_update(of=("self",)).order_by("variant_id")
+            for variant_id, on_hand, committed, reserved, unavailable in rows.values_list(
+                "variant_id", "on_hand", "committed", "reserved", "unavailable"
+            ):
+                found[(location_id, variant_id)] = (on_hand, committed + reserved + unavailable)
+    return found
+
+
+def _values_sql(rows: Sequence[tuple[int, ...]]) -> str:
+    """A VALUES list of whole numbers written into the SQL: with 100,000s of rows, binding each number as
+    a parameter cost more CPU than the database spends on the statement (bench/import.py). int() keeps
+    anything but a number out of the SQL text."""
+    return "VALUES " + ", ".join("(" + ", ".join(str(int(n)) for n in row) + ")" for row in rows)
+
+
+def stock_set_counted_many(*, lines: Sequence[StockLine], reference: str = "", actor=None, note: str = "") -> int:
+    """Make on hand equal the counted quantity (StockLine.quantity, zero allowed) for many pairs at once,
+    as a count movement per pair whose on hand differs; a pair already at its count is left alone, so
+    booking the same counts twice changes nothing. Returns the number of movements written. A count
+    below the units promised to orders, held for checkouts or booked unavailable is refused, and then
+    nothing changes.
+
+    Set-based for imports of 100,000s of pairs: pairs are read without locks first, so only the pairs
+    that change are locked (in (location, variant) order) and re-read; then one INSERT of movements and
+    one UPDATE … FROM (VALUES …) of levels per chunk. Unlike _apply, the rows are locked before the ledger
+    is written, because each delta is counted − on hand read under that lock.
+    """
+    counted: dict[tuple[int, int], int] = {}
+    for line in lines:
+        if not _is_count(line.quantity):
+            raise InvalidQuantity(f"A counted quantity must be zero or more, not {line.quantity!r}.", field="counted")
+        pair = (line.location.pk, line.variant.pk)
+        if pair in counted:
+            raise InvalidQuantity(f"{line.variant.sku} at {line.location.code} is counted twice.", field="lines")
+        counted[pair] = line.quantity
+    levels, movements = StockLevel._meta.db_table, StockMovement._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        seen = _on_hand_by_pair(counted, lock=False)
+        changing = sorted(p for p, q in counted.items() if q != seen.get(p, (0, 0))[0])
+        missing = [p for p in changing if p not in seen]
+        for start in range(0, len(missing), _BULK_CHUNK):
+            # WHERE true lets SQLite tell the upsert clause from a join condition.
+            cursor.execute(
+                f"INSERT INTO {levels} (location_id, variant_id, on_hand, committed, reserved, unavailable, incoming,"
+                f" safety_stock, reorder_point) SELECT v.column1, v.column2, 0, 0, 0, 0, 0, 0, 0"
+                f" FROM ({_values_sql(missing[start:start + _BULK_CHUNK])}) AS v WHERE true"
+                " ON CONFLICT (location_id, variant_id) DO NOTHING"
+            )
+        locked = _on_hand_by_pair(changing, lock=True)
+        deltas, short = [], []
+        for pair in changing:
+            on_hand, promised = locked[pair]
+            if counted[pair] < promised:
+                short.append((pair, promised))
+            elif counted[pair] != on_hand:
+                deltas.append((*pair, counted[pair] - on_hand))
+        if short:
+            skus = dict(Variant.objects.filter(pk__in={v for (_, v), _ in short}).values_list("pk", "sku"))
+            codes = dict(Location.objects.filter(pk__in={l for (l, _), _ in short}).values_list("pk", "code"))
+            problems = [
+                f"{skus[v]} at {codes[l]}: counted {counted[(l, v)]}, but {promised} are promised or unavailable"
+                for (l, v), promised in short
+            ]
+            raise StockConflict("A count cannot go below promised stock: " + "; ".join(problems) + ".",
+                                problems=problems)
+        now = timezone.now()
+        for start in range(0, len(deltas), _BULK_CHUNK):
+            values = _values_sql(deltas[start:start + _BULK_CHUNK])
+            cursor.execute(
+                f"INSERT INTO {movements} (location_id, variant_id, reason, on_hand_delta, committed_delta,"
+                " reserved_delta, unavailable_delta, incoming_delta, reference, note, actor_id, created_at)"
+                f" SELECT v.column1, v.column2, %s, v.column3, 0, 0, 0, 0, %s, %s, %s, %s FROM ({values}) AS v",
+                [Reason.COUNT.value, reference, note, actor.pk if actor else None,
+                 connection.ops.adapt_datetimefield_value(now)],
+            )
+            # VALUES names its columns column1..3 on both PostgreSQL and SQLite.
+            cursor.execute(
+                f"UPDATE {levels} SET on_hand = on_hand + v.column3 FROM ({values}) AS v"
+                f" WHERE {levels}.location_id = v.column1 AND {levels}.variant_id = v.column2"
+            )
+        return len(deltas)
