@@ -36,7 +36,7 @@ from inventory.services import StockLine, stock_set_counted_many
 COLUMNS: dict[str, tuple[str, ...]] = {
     "products": ("slug", "name", "brand", "category", "description", "tax_class", "is_active"),
     "variants": ("sku", "product_slug", "barcode", "options", "weight_grams", "is_active"),
-    "prices": ("sku", "channel", "location", "amount", "currency", "valid_from", "valid_to"),
+    "prices": ("sku", "channel", "location", "amount", "currency", "valid_from", "valid_until"),
     "ranges": ("range_code", "name", "sku", "channels", "stores", "starts_at", "ends_at"),
     "stock": ("store", "sku", "counted"),
 }
@@ -504,7 +504,7 @@ class _Variants(_Plan):
 
 class _Prices(_Plan):
     """A price is identified by variant + channel + location + valid_from; amount, currency and
-    valid_to are what an import changes. Windows of one variant, channel and location may not overlap."""
+    valid_until are what an import changes. Windows of one variant, channel and location may not overlap."""
 
     kind = "prices"
     FIELDS = ("id", "variant_id", "channel_id", "location_id", "valid_from", "valid_until", "amount", "currency")
@@ -526,11 +526,11 @@ class _Prices(_Plan):
             if row.has("currency"):
                 given["currency"] = row.cell(report, "currency", _currency)
             valid_from = row.cell(report, "valid_from", _moment)
-            if row.has("valid_to"):
-                given["valid_until"] = row.cell(report, "valid_to", _moment)
+            if row.has("valid_until"):
+                given["valid_until"] = row.cell(report, "valid_until", _moment)
                 if valid_from not in (_BAD, None) and given["valid_until"] not in (_BAD, None) \
                         and given["valid_until"] <= valid_from:
-                    report.add(row.line, "valid_to", "the price must end after it starts (valid_from)")
+                    report.add(row.line, "valid_until", "the price must end after it starts (valid_from)")
             key = (variant_id, channel_id, location_id, valid_from)
             if _BAD not in key:
                 _first_line(report, seen, key, row.line, "valid_from",

@@ -58,7 +58,7 @@ TEE-NAVY-M,organic-tee,5012345678900,size=M;colour=Navy,180,true
 TEE-NAVY-L,organic-tee,,size=L;colour=Navy,190,true
 SHIRT-S,linen-shirt,5012345678917,size=S,240,false
 """
-PRICES = """sku,channel,location,amount,currency,valid_from,valid_to
+PRICES = """sku,channel,location,amount,currency,valid_from,valid_until
 TEE-NAVY-M,web,,20.00,GBP,,2025-06-01T00:00:00+01:00
 TEE-NAVY-M,web,,16.00,GBP,2025-06-01T00:00:00+01:00,
 TEE-NAVY-M,till,LDN-OXF,19.50,GBP,,
@@ -113,7 +113,7 @@ def test_a_header_without_a_key_column_or_with_an_unknown_one_is_refused_on_line
     assert result.refused
     assert errors(result) == [
         "line 1, column price: is not a column of prices; the columns are sku, channel, location, amount, currency, "
-        "valid_from, valid_to",
+        "valid_from, valid_until",
         "line 1, column amount: is missing; prices need the columns sku, channel, amount",
     ]
 
@@ -193,7 +193,7 @@ def test_a_changed_price_row_updates_the_price_it_names_instead_of_adding_one(ca
 
 
 def test_a_price_window_overlapping_a_saved_one_is_refused(catalogue):
-    result = run("prices", "sku,channel,amount,valid_from,valid_to\n"
+    result = run("prices", "sku,channel,amount,valid_from,valid_until\n"
                            "TEE-NAVY-L,web,18.00,2025-07-01T00:00:00+01:00,2025-08-01T00:00:00+01:00\n")
 
     assert errors(result) == [
@@ -204,7 +204,7 @@ def test_a_price_window_overlapping_a_saved_one_is_refused(catalogue):
 
 
 def test_two_rows_of_one_file_whose_windows_overlap_are_refused_but_touching_windows_are_fine(catalogue):
-    header = "sku,channel,amount,valid_from,valid_to\n"
+    header = "sku,channel,amount,valid_from,valid_until\n"
     result = run("prices", header
                  + "TEE-NAVY-L,mobile,10.00,2025-01-01T00:00:00+00:00,2025-02-01T00:00:00+00:00\n"
                  + "TEE-NAVY-L,mobile,11.00,2025-01-15T00:00:00+00:00,2025-03-01T00:00:00+00:00\n")
@@ -220,7 +220,7 @@ def test_two_rows_of_one_file_whose_windows_overlap_are_refused_but_touching_win
 
 
 def test_ending_a_saved_price_and_starting_the_next_in_one_file_is_accepted(catalogue):
-    result = run("prices", "sku,channel,amount,valid_from,valid_to\n"
+    result = run("prices", "sku,channel,amount,valid_from,valid_until\n"
                            "TEE-NAVY-L,web,22.00,,2025-07-01T00:00:00+01:00\n"
                            "TEE-NAVY-L,web,18.00,2025-07-01T00:00:00+01:00,\n")
 
