@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "storefront.context_processors.shop",
             ],
         },
     },
@@ -162,6 +163,8 @@ SPECTACULAR_SETTINGS = {
 
 # Stripe. STRIPE_API_BASE points the SDK at a local double (localstripe) in tests and the demo.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local_double" if DEBUG else "")
+# The storefront's card form sends card details straight to Stripe with this key; our server never sees them.
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_local_double" if DEBUG else "")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local_double" if DEBUG else "")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300

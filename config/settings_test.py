@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_local_double")
+os.environ.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_local_double")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 
 from .settings import *  # noqa: E402,F403

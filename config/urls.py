@@ -1,10 +1,10 @@
-"""Top-level URLs: the back office, the API and its schema and docs."""
+"""Top-level URLs: the back office, the API and its schema and docs, the scan station, and the storefront."""
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from customers.views import cart_page
 from fulfillment.api import pickup_qr
+from storefront.views.cart import cart_page
 
 urlpatterns = [
     # Back-office pages live under /admin/ (same sign-in, same look) and must come before the admin site.
@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/v1/", include("config.api")),
     path("pickup/qr/<str:token>.svg", pickup_qr, name="pickup-qr"),
     path("scan/", include("fulfillment.station_urls")),
-    path("cart/", cart_page, name="cart-page"),
+    path("cart/", cart_page, name="cart-page"),  # reminder emails link to /cart/?resume=<signed>
     path("", include("storefront.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -8,15 +8,24 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice.roles import MERCHANDISER, PICKUP_STAFF, STORE_MANAGER, STORE_STAFF, role_assign
 from inventory.models import Location
 from orders.stripe_double import port_open, start_local_stripe
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
+# One login per back-office role (password = username); the store roles work at the London pickup store.
+ROLE_LOGINS = (
+    ("staff", STORE_STAFF, True),
+    ("manager", STORE_MANAGER, True),
+    ("merch", MERCHANDISER, False),
+    ("pickup", PICKUP_STAFF, True),
+)
 LOCAL_STRIPE_PORT = 8420
 
 
 class Command(BaseCommand):
-    help = "Migrate, load demo data, create the demo logins (admin/admin, staff/staff) and serve on 127.0.0.1:8000."
+    help = ("Migrate, load demo data, create the demo logins (admin/admin and one per role: staff, manager, merch, "
+            "pickup) and serve on 127.0.0.1:8000.")
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default=DEFAULT_ADDRPORT,
@@ -25,17 +34,17 @@ class Command(BaseCommand):
     def handle(self, *args, addrport: str, **options):
         if not settings.DEBUG:
             raise CommandError(
-                "The demo creates logins with public passwords (admin/admin, staff/staff), so it only runs with "
+                "The demo creates logins with public passwords (admin/admin, staff/staff, ...), so it only runs with "
                 "DEBUG on. Run it with DEBUG=1, e.g. `DEBUG=1 python manage.py demo`; the Makefile does."
             )
         verbosity = options["verbosity"]
         call_command("migrate", interactive=False, verbosity=verbosity)
         call_command("load_demo_data", verbosity=verbosity)
         self._demo_user("admin", superuser=True)
-        staff = self._demo_user("staff", superuser=False)
         pickup_stores = Location.objects.active().stores().filter(offers_pickup=True).order_by("-ships_orders", "code")
         store = pickup_stores.filter(city="London").first() or pickup_stores.first()
-        store.staff.add(staff)
+        for username, role, at_store in ROLE_LOGINS:
+            role_assign(user=self._demo_user(username, superuser=False), role=role, stores=[store] if at_store else [])
         self._local_stripe()
         self.stdout.write(self._banner(addrport, store))
         call_command("runserver", addrport, use_reloader=False, verbosity=verbosity)
@@ -66,9 +75,16 @@ class Command(BaseCommand):
         return "\n".join([
             "",
             self.style.SUCCESS("The demo shop is ready."),
+            f"  Storefront (shop):    {base}/",
+            f"      try it:            check out for pickup at {store.name}, then sign in to the admin as staff;",
+            "                         in Fulfilments run Start picking, then Mark ready, and scan the code at /scan/",
             f"  Back office (admin):  {base}/admin/",
-            "      head office login:  admin / admin   (superuser)",
-            f"      store staff login:  staff / staff   (on the staff of {store.name}, {store.code})",
+            "      head office login:  admin / admin       (superuser)",
+            "      merchandiser:       merch / merch       (catalogue, prices, ranges, imports, analytics)",
+            f"      store manager:      manager / manager   ({store.name}, {store.code}: stock, staff, analytics)",
+            f"      store staff:        staff / staff       ({store.name}: till, fulfilments, returns, orders)",
+            f"      pickup staff:       pickup / pickup     ({store.name}: the scan station at {base}/scan/)",
+            f"  Analytics:            {base}/admin/analytics/",
             f"  Card payments:        the local Stripe double at {settings.STRIPE_API_BASE} (test card 4242 4242 4242 4242)",
             f"  API docs:             {base}/api/docs/",
             "  Stop it with Ctrl+C; run it again any time, nothing is duplicated.",

@@ -1,0 +1,187 @@
+"""The storefront's forms: what a shopper may type on each page, checked before any service is called,
+with every message attached to the field it is about."""
+from django import forms
+from django.core.validators import RegexValidator
+
+from customers.services import MAX_LINE_QUANTITY
+from inventory.models import Location
+from orders.models import Payment
+
+POSTCODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$", "Enter a postcode, e.g. W1C 1DA.")
+
+
+class AddToCartForm(forms.Form):
+    sku = forms.CharField(label="Size and colour", error_messages={"required": "Choose a size and colour first."})
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=MAX_LINE_QUANTITY, initial=1,
+                                  error_messages={"min_value": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
+                                                  "max_value": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
+                                                  "invalid": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
+                                                  "required": "Say how many you want."})
+
+
+class QuantityForm(forms.Form):
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=MAX_LINE_QUANTITY,
+                                  error_messages={"min_value": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
+                                                  "max_value": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
+                                                  "invalid": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
+                                                  "required": "Say how many you want."})
+
+
+class NearForm(forms.Form):
+    """Where the shopper is: the browser's location (latitude/longitude) or a typed postcode or town."""
+
+    near = forms.CharField(label="Postcode or town", max_length=60, required=False)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(label="Email", error_messages={"required": "Enter your email address.",
+                                                            "invalid": "Enter an email address like name@example.com."})
+    password = forms.CharField(label="Password", widget=forms.PasswordInput,
+                               error_messages={"required": "Enter your password."})
+
+
+class RegisterForm(forms.Form):
+    first_name = forms.CharField(label="First name", max_length=80, required=False)
+    last_name = forms.CharField(label="Last name", max_length=80, required=False)
+    email = forms.EmailField(label="Email", error_messages={"required": "Enter your email address.",
+                                                            "invalid": "Enter an email address like name@example.com."})
+    password = forms.CharField(label="Password", widget=forms.PasswordInput,
+                               help_text="At least 8 characters; not only numbers, not a common password.",
+                               error_messages={"required": "Choose a password."})
+    email_consent = forms.BooleanField(label="Email me news and offers (you can change this any time)", required=False)
+
+
+class ConsentForm(forms.Form):
+    email = forms.BooleanField(label="Email", required=False)
+    sms = forms.BooleanField(label="Text messages (SMS)", required=False)
+    messenger = forms.BooleanField(label="Messenger", required=False)
+
+
+class AddressForm(forms.Form):
+    label = forms.CharField(label="Name this address (e.g. Home, Work)", max_length=40, required=False)
+    recipient = forms.CharField(label="Full name", max_length=160,
+                                error_messages={"required": "Enter the name of the person receiving the parcel."})
+    line1 = forms.CharField(label="Address line 1", max_length=200,
+                            error_messages={"required": "Enter the first line of the address."})
+    line2 = forms.CharField(label="Address line 2 (optional)", max_length=200, required=False)
+    city = forms.CharField(label="Town or city", max_length=100, error_messages={"required": "Enter the town or city."})
+    postcode = forms.CharField(label="Postcode", max_length=16, validators=[POSTCODE],
+                               error_messages={"required": "Enter the postcode."})
+    country = forms.ChoiceField(label="Country", choices=[("GB", "United Kingdom")], initial="GB")
+    phone = forms.CharField(label="Phone (optional)", max_length=32, required=False)
+    is_default = forms.BooleanField(label="Use this address by default", required=False)
+
+    def clean_postcode(self):
+        return " ".join(self.cleaned_data["postcode"].upper().split())
+
+
+class CheckoutForm(forms.Form):
+    """The checkout as one form. Card details never reach this server: the page's script sends them to
+    Stripe and puts the PaymentMethod id it gets back in `payment_method_id`."""
+
+    PICKUP, DELIVERY = "pickup", "delivery"
+    ADDRESS_FIELDS = ("name", "line1", "city", "postcode")
+
+    fulfilment = forms.ChoiceField(label="How do you want it?", widget=forms.RadioSelect,
+                                   choices=[(PICKUP, "Collect from a store (free)"), (DELIVERY, "Deliver to an address")],
+                                   error_messages={"required": "Choose collection from a store or delivery."})
+    store = forms.ChoiceField(label="Store to collect from", required=False)
+    saved_address = forms.ChoiceField(label="Deliver to", required=False)
+    name = forms.CharField(label="Full name", max_length=160, required=False)
+    line1 = forms.CharField(label="Address line 1", max_length=200, required=False)
+    line2 = forms.CharField(label="Address line 2 (optional)", max_length=200, required=False)
+    city = forms.CharField(label="Town or city", max_length=100, required=False)
+    postcode = forms.CharField(label="Postcode", max_length=16, required=False, validators=[POSTCODE])
+    country = forms.ChoiceField(label="Country", choices=[("GB", "United Kingdom")], initial="GB", required=False)
+    delivery_method = forms.CharField(label="Delivery option", max_length=32, required=False)
+    email = forms.EmailField(label="Email for the confirmation", max_length=254,
+                             error_messages={"required": "Give an email address for the order confirmation.",
+                                             "invalid": "Enter an email address like name@example.com."})
+    phone = forms.CharField(label="Mobile number (optional, for a text when it is ready)", max_length=32,
+                            required=False)
+    voucher = forms.CharField(label="Voucher code (optional)", max_length=32, required=False)
+    payment_method = forms.ChoiceField(label="How do you want to pay?", widget=forms.RadioSelect,
+                                       choices=[(Payment.Method.CARD, "Card, now"),
+                                                (Payment.Method.PAY_AT_PICKUP, "Pay when you collect")],
+                                       error_messages={"required": "Choose how to pay."})
+    payment_method_id = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput,
+                                      error_messages={"required": "The form expired; please submit it again."})
+
+    def __init__(self, *args, stores=(), addresses=(), placing: bool = True, **kwargs):
+        """`placing=False` checks only what is needed to quote the order (no payment, no delivery choice)."""
+        super().__init__(*args, **kwargs)
+        self.placing = placing
+        self.fields["store"].choices = [("", "Choose a store")] + [(s.code, f"{s.name} — {s.city}") for s in stores]
+        self.fields["saved_address"].choices = [("", "A new address (below)")] + [
+            (str(a.pk), f"{a.label + ': ' if a.label else ''}{a}") for a in addresses]
+        if not addresses:
+            del self.fields["saved_address"]
+        if not placing:
+            for name in ("email", "payment_method", "idempotency_key"):
+                self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        fulfilment = data.get("fulfilment")
+        if fulfilment == self.PICKUP:
+            if not data.get("store"):
+                self.add_error("store", "Choose the store to collect from.")
+        elif fulfilment == self.DELIVERY:
+            if not data.get("saved_address"):
+                missing = {"name": "Enter the name of the person receiving the parcel.",
+                           "line1": "Enter the first line of the address.", "city": "Enter the town or city.",
+                           "postcode": "Enter the postcode."}
+                for field, message in missing.items():
+                    if not data.get(field) and field not in self.errors:
+                        self.add_error(field, message)
+            if self.placing and not data.get("delivery_method"):
+                self.add_error("delivery_method", "Choose a delivery option.")
+            if self.placing and data.get("payment_method") == Payment.Method.PAY_AT_PICKUP:
+                self.add_error("payment_method", "Pay at pickup is only for orders collected in store.")
+        if self.placing and data.get("payment_method") == Payment.Method.CARD and not data.get("payment_method_id"):
+            self.add_error("payment_method_id", "Enter your card details.")
+        if data.get("postcode"):
+            data["postcode"] = " ".join(data["postcode"].upper().split())
+        return data
+
+
+def pickup_stores():
+    return Location.objects.active().stores().filter(offers_pickup=True).order_by("name")
+
+
+class ReturnForm(forms.Form):
+    """One quantity and reason per line that can still be returned."""
+
+    REASONS = [("", "Choose a reason"), ("Does not fit", "Does not fit"), ("Not as described", "Not as described"),
+               ("Arrived damaged", "Arrived damaged"), ("Changed my mind", "Changed my mind")]
+
+    def __init__(self, *args, returnable=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for line, can in returnable:
+            quantity = forms.TypedChoiceField(label=f"How many of {line.name} to return", coerce=int, initial=0,
+                                              choices=[(n, str(n)) for n in range(0, can + 1)])
+            reason = forms.ChoiceField(label=f"Why are you returning {line.name}?", choices=self.REASONS,
+                                       required=False)
+            self.fields[f"quantity_{line.pk}"], self.fields[f"reason_{line.pk}"] = quantity, reason
+            self.rows.append((line, can, f"quantity_{line.pk}", f"reason_{line.pk}"))
+
+    def bound_rows(self):
+        return [(line, can, self[q], self[r]) for line, can, q, r in self.rows]
+
+    def clean(self):
+        data = super().clean()
+        chosen = {}
+        for line, _, quantity, reason in self.rows:
+            units = data.get(quantity) or 0
+            if units:
+                if not data.get(reason):
+                    self.add_error(reason, "Tell us why, so we can do better.")
+                chosen[line.pk] = (units, data.get(reason, ""))
+        if not chosen and not self.errors:
+            raise forms.ValidationError("Choose at least one item to return.")
+        data["lines"] = chosen
+        return data

@@ -1,0 +1,27 @@
+"""Storefront writes that belong to no lower app: the order confirmation email with the signed link that
+opens the order page (guests have no account to find it in)."""
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from customers.messaging import message_queue
+from customers.models import OutboxMessage
+from orders.models import Order
+
+from .selectors import order_link_key
+
+
+def order_page_link(order: Order) -> str:
+    return f"{settings.SITE_URL}{reverse('storefront:order', args=[order.number])}?key={order_link_key(order)}"
+
+
+@transaction.atomic
+def order_confirmation_send(*, order: Order) -> None:
+    """Email the confirmation once per order, however often the checkout form was submitted."""
+    locked = Order.objects.select_for_update(of=("self",)).select_related("pickup_store", "customer").get(pk=order.pk)
+    if OutboxMessage.objects.filter(template="order_confirmation", reference=f"order:{locked.number}").exists():
+        return
+    message_queue(template="order_confirmation", context={"order": locked, "lines": list(locked.lines.all()),
+                                                          "order_link": order_page_link(locked)},
+                  customer=locked.customer, email=locked.email, reference=f"order:{locked.number}",
+                  medium=OutboxMessage.Medium.EMAIL)

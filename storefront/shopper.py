@@ -1,0 +1,110 @@
+"""Who is shopping in this browser: their channel (web), their one cart (a signed-in customer's, or the
+guest cart the session remembers), the store they chose, and turning service refusals into field errors."""
+from django.contrib import messages
+from django.contrib.auth import login
+from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework.exceptions import ValidationError
+
+from catalog.models import Channel
+from config.exceptions import DomainError
+from customers import services as customer_services
+from customers.api import SESSION_CART_KEY
+from customers.models import Cart, Customer
+from inventory.models import Location
+
+SESSION_STORE_KEY = "storefront_store"
+SESSION_POINT_KEY = "storefront_point"
+NON_FIELD = "__all__"
+REFUSALS = (DomainError, ValidationError)  # what services raise when a rule says no; nothing was changed
+
+
+def web_channel() -> Channel:
+    return Channel.objects.get(code=Channel.WEB)
+
+
+def customer_for(request) -> Customer | None:
+    if not request.user.is_authenticated:
+        return None
+    return getattr(request.user, "customer", None)
+
+
+def guest_cart(request) -> Cart | None:
+    token = request.session.get(SESSION_CART_KEY)
+    if not token:
+        return None
+    return Cart.objects.filter(token=token, customer__isnull=True, status=Cart.Status.OPEN).first()
+
+
+def cart_for(request, *, create: bool = False) -> Cart | None:
+    """This browser's open cart: the customer's one cart when signed in, else the session's guest cart."""
+    channel = web_channel()
+    customer = customer_for(request)
+    if customer is not None:
+        if create:
+            return customer_services.cart_open_for_customer(customer=customer, channel=channel)
+        return Cart.objects.filter(customer=customer, status=Cart.Status.OPEN).first()
+    cart = guest_cart(request)
+    if cart is None and create:
+        cart = customer_services.cart_create_guest(channel=channel)
+        request.session[SESSION_CART_KEY] = str(cart.token)
+    return cart
+
+
+def chosen_store(request) -> Location | None:
+    """The store the shopper picked (this session, or their account's preferred store)."""
+    code = request.session.get(SESSION_STORE_KEY)
+    if not code:
+        customer = customer_for(request)
+        if customer is not None and customer.preferred_store_id:
+            code = customer.preferred_store.code
+    if not code:
+        return None
+    return Location.objects.active().stores().filter(code=code).first()
+
+
+def sign_in(request, user) -> None:
+    """Sign the browser in and fold its guest cart into the customer's one cart, telling the shopper
+    about anything that could not be carried over (customer_sign_in caps by what can be supplied)."""
+    guest = guest_cart(request)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.pop(SESSION_CART_KEY, None)
+    customer = getattr(user, "customer", None)
+    if customer is None:
+        return
+    _, notes = customer_services.customer_sign_in(customer=customer, channel=web_channel(), guest_cart=guest)
+    for note in notes:
+        level = messages.SUCCESS if note.kept == note.wanted else messages.WARNING
+        messages.add_message(request, level, note.message)
+
+
+def field_errors(exc: Exception, *, fields: dict[str, str] | None = None, default: str = NON_FIELD) -> dict[str, list[str]]:
+    """A service's refusal as {form field: [messages]}. `fields` maps the service's field names to the
+    form's; anything without a known field goes to `default` (the top of the form)."""
+    fields = fields or {}
+    found: dict[str, list[str]] = {}
+    if isinstance(exc, ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {default: exc.detail}
+        for name, problems in detail.items():
+            problems = problems if isinstance(problems, list) else [problems]
+            found.setdefault(fields.get(name, default), []).extend(str(p) for p in problems)
+    elif isinstance(exc, DomainError):
+        name = exc.detail.get("field", "")
+        found.setdefault(fields.get(name, default), []).append(exc.message)
+    else:
+        raise exc
+    return found
+
+
+def add_errors(form, errors: dict[str, list[str]]) -> None:
+    for name, problems in errors.items():
+        for problem in problems:
+            form.add_error(None if name == NON_FIELD or name not in form.fields else name, problem)
+
+
+def safe_next(request, fallback: str) -> str:
+    """Where to go after a form: the `next` it names when that is on this site, else `fallback`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return fallback

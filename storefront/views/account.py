@@ -1,0 +1,129 @@
+"""The shopper's account: sign in and register (the guest cart is merged into the account's cart),
+sign out, every order from every channel, saved addresses and marketing consent."""
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, logout
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from customers import services as customer_services
+from orders.selectors import order_list
+
+from ..forms import AddressForm, ConsentForm, RegisterForm, SignInForm
+from ..shopper import REFUSALS, add_errors, customer_for, field_errors, safe_next, sign_in, web_channel
+
+
+def customer_required(view):
+    """Signed-in shoppers only; others are sent to sign in and brought back."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('storefront:sign-in')}?{urlencode({'next': request.get_full_path()})}")
+        if customer_for(request) is None:
+            return render(request, "storefront/account/no_profile.html", status=403)
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_page(request):
+    form = SignInForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(request, username=form.cleaned_data["email"].lower(),
+                            password=form.cleaned_data["password"])
+        if user is None:
+            form.add_error("password", "That email and password do not match an account.")
+        else:
+            sign_in(request, user)
+            messages.success(request, "You are signed in.")
+            return redirect(safe_next(request, reverse("storefront:account")))
+    return render(request, "storefront/account/sign_in.html", {"form": form, "next": safe_next(request, "")},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def register_page(request):
+    form = RegisterForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        web = web_channel()
+        try:
+            customer = customer_services.customer_register(
+                email=data["email"], password=data["password"], channel=web, first_name=data["first_name"],
+                last_name=data["last_name"])
+        except REFUSALS as refusal:
+            add_errors(form, field_errors(refusal, fields={"email": "email", "password": "password"}))
+        else:
+            if data["email_consent"]:
+                customer_services.customer_set_consent(customer=customer, channel=web, email=True)
+            sign_in(request, customer.user)
+            messages.success(request, "Welcome! Your account is ready.")
+            return redirect(safe_next(request, reverse("storefront:account")))
+    return render(request, "storefront/account/register.html", {"form": form, "next": safe_next(request, "")},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+def sign_out(request):
+    logout(request)
+    messages.success(request, "You are signed out.")
+    return redirect("storefront:home")
+
+
+@customer_required
+def account(request):
+    customer = customer_for(request)
+    return render(request, "storefront/account/orders.html", {
+        "customer": customer, "orders": order_list(customer=customer)[:100],
+    })
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def addresses(request):
+    customer = customer_for(request)
+    form = AddressForm(request.POST if request.method == "POST" else None, initial={"recipient": customer.full_name})
+    if request.method == "POST" and form.is_valid():
+        customer_services.address_save(customer=customer, **form.cleaned_data)
+        messages.success(request, "Address saved.")
+        return redirect("storefront:addresses")
+    return render(request, "storefront/account/addresses.html", {
+        "customer": customer, "addresses": customer.addresses.all(), "form": form,
+    }, status=400 if form.errors else 200)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def address_edit(request, pk: int):
+    customer = customer_for(request)
+    address = customer.addresses.filter(pk=pk).first()
+    if address is None:
+        return render(request, "404.html", {"message": "No such address in your account."}, status=404)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        customer_services.address_delete(address=address)
+        messages.success(request, "Address deleted.")
+        return redirect("storefront:addresses")
+    initial = {name: getattr(address, name) for name in AddressForm.base_fields}
+    form = AddressForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        customer_services.address_save(customer=customer, address=address, **form.cleaned_data)
+        messages.success(request, "Address saved.")
+        return redirect("storefront:addresses")
+    return render(request, "storefront/account/address_edit.html", {"form": form, "address": address},
+                  status=400 if form.errors else 200)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def consent(request):
+    customer = customer_for(request)
+    form = ConsentForm(request.POST if request.method == "POST" else None,
+                       initial={name: customer.consents_to(name) for name in ("email", "sms", "messenger")})
+    if request.method == "POST" and form.is_valid():
+        customer_services.customer_set_consent(customer=customer, channel=web_channel(), **form.cleaned_data)
+        messages.success(request, "Your choices are saved.")
+        return redirect("storefront:consent")
+    return render(request, "storefront/account/consent.html", {"form": form, "customer": customer})

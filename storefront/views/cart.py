@@ -1,0 +1,65 @@
+"""The cart page: the same cart as the mobile app (guest or signed-in), opened from a reminder link
+too; changing quantities and removing lines. Adding happens on the product page."""
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from customers import services as customer_services
+from customers.api import SESSION_CART_KEY
+from customers.models import Cart
+from customers.selectors import cart_from_resume_link, cart_view
+
+from ..forms import QuantityForm
+from ..shopper import REFUSALS, add_errors, cart_for, customer_for, field_errors, web_channel
+
+
+@require_http_methods(["GET", "POST"])
+def cart_page(request):
+    """Shows the cart a reminder link names, or this browser's own (signed-in or guest) cart. A POST
+    changes one line's quantity or removes it; a refusal is shown on that line and changes nothing."""
+    web = web_channel()
+    needs_sign_in, line_errors = False, {}
+    if request.method == "POST":
+        cart = cart_for(request)
+        done = _change_line(request, cart, line_errors)
+        if done:
+            return redirect("storefront:cart")
+    elif request.GET.get("resume"):
+        cart = cart_from_resume_link(request.GET["resume"])
+        if cart is None or cart.status != Cart.Status.OPEN:
+            return render(request, "storefront/cart.html", {"view": None, "gone": True}, status=404)
+        if cart.customer_id is None:
+            request.session[SESSION_CART_KEY] = str(cart.token)
+        else:
+            needs_sign_in = customer_for(request) != cart.customer
+    else:
+        cart = cart_for(request)
+    return render(request, "storefront/cart.html", {
+        "view": cart_view(cart=cart, channel=web), "needs_sign_in": needs_sign_in, "line_errors": line_errors,
+        "quantities": {k: request.POST.get("quantity") for k in line_errors},
+    }, status=400 if line_errors else 200)
+
+
+def _change_line(request, cart: Cart | None, line_errors: dict) -> bool:
+    line_id = request.POST.get("line", "")
+    line = cart.lines.select_related("variant__product").filter(pk=line_id).first() if cart and line_id.isdigit() else None
+    if line is None:
+        messages.error(request, "That item is no longer in your basket.")
+        return True
+    web = web_channel()
+    if request.POST.get("action") == "remove":
+        customer_services.cart_remove_line(cart=cart, line=line, channel=web)
+        messages.success(request, f"Removed {line.variant.name} from your basket.")
+        return True
+    form = QuantityForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_services.cart_set_quantity(cart=cart, line=line, quantity=form.cleaned_data["quantity"],
+                                                channel=web)
+        except REFUSALS as refusal:
+            add_errors(form, field_errors(refusal, fields={"quantity": "quantity"}, default="quantity"))
+    if form.errors:
+        line_errors[line.pk] = [str(e) for e in form.errors.get("quantity", [])]
+        return False
+    messages.success(request, f"{line.variant.name}: quantity is now {form.cleaned_data['quantity']}.")
+    return True

@@ -1,0 +1,230 @@
+"""Checkout: delivery or pickup at a chosen store, card through Stripe (the page's script turns the card
+into a PaymentMethod at the configured Stripe API) or pay at pickup. The form carries a fresh
+idempotency key, so a double submit places one order."""
+import time
+import uuid
+from dataclasses import replace
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from catalog.models import Channel
+from customers import services as customer_services
+from customers.api import SESSION_CART_KEY
+from customers.models import Cart
+from customers.selectors import cart_view
+from inventory.exceptions import InsufficientStock
+from orders import services as order_services
+from orders.exceptions import CheckoutInProgress, CheckoutRefused, IdempotencyKeyReused, PaymentDeclined, PaymentProviderError
+from orders.models import Order, Payment
+
+from ..forms import CheckoutForm, pickup_stores
+from ..selectors import order_link_key, place_find
+from ..services import order_confirmation_send
+from ..shopper import REFUSALS, add_errors, cart_for, chosen_store, customer_for, field_errors, web_channel
+
+SERVICE_FIELDS = {"store": "store", "address": "line1", "email": "email", "payment_method": "payment_method",
+                  "payment_method_id": "payment_method_id", "voucher": "voucher", "fulfilment": "fulfilment",
+                  "delivery_method": "delivery_method", "quantity": "__all__", "cart": "__all__"}
+REPLAY_WAIT_SECONDS = 10
+
+
+def _initial(request, cart: Cart) -> dict:
+    customer = customer_for(request)
+    store = cart.pickup_store or chosen_store(request)
+    default_address = customer.addresses.filter(is_default=True).first() if customer else None
+    return {
+        "fulfilment": cart.fulfilment or CheckoutForm.PICKUP,
+        "store": store.code if store and store.offers_pickup else "",
+        "saved_address": str((cart.delivery_address or default_address).pk) if (cart.delivery_address or default_address)
+        else "",
+        "email": customer.email if customer else "", "phone": customer.phone if customer else "",
+        "name": customer.full_name if customer else "",
+        "payment_method": Payment.Method.CARD, "idempotency_key": uuid.uuid4().hex, "country": "GB",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    """GET shows the form; POST with action=quote updates the delivery options and totals for what is
+    filled in; any other POST places the order."""
+    cart = cart_for(request)
+    web = web_channel()
+    customer = customer_for(request)
+    addresses = list(customer.addresses.all()) if customer else []
+    stores = list(pickup_stores())
+    placing = request.method == "POST" and request.POST.get("action") != "quote"
+    form_kwargs = {"stores": stores, "addresses": addresses, "placing": placing}
+    if placing:
+        form = CheckoutForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            # A double submit (or a retry after a lost answer) finds the order the first one placed.
+            order = _replayed(*_key(request, customer, form.cleaned_data))
+            if order is not None:
+                return _to_order(order)
+    view = cart_view(cart=cart, channel=web)
+    if not view.lines:
+        messages.info(request, "Your basket is empty: add something before checking out.")
+        return redirect("storefront:cart")
+    status = 200
+    if request.method == "GET":
+        form = CheckoutForm(initial=_initial(request, cart), **form_kwargs)
+    elif not placing:
+        form = CheckoutForm(request.POST, **form_kwargs)
+        status = 200 if form.is_valid() else 400
+    elif form.is_valid():
+        order, status = _place(request, form, cart, customer, stores, addresses)
+        if order is not None:
+            return _to_order(order)
+    else:
+        status = 400
+    summary, quote_error = _summary(request, form, cart, customer, stores, addresses)
+    if request.method == "POST" and not placing and quote_error:
+        add_errors(form, quote_error)
+        status = 400
+    chosen_method = summary.quote.delivery.method.code if summary and summary.quote.delivery else ""
+    return render(request, "storefront/checkout.html", {
+        "form": form, "view": view, "stores": stores, "customer": customer, "addresses": addresses,
+        "summary": summary.quote if summary else None, "chosen_method": chosen_method,
+        "stripe_api_base": settings.STRIPE_API_BASE or "https://api.stripe.com",
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+    }, status=status)
+
+
+def _summary(request, form: CheckoutForm, cart: Cart, customer, stores, addresses):
+    """What the order will cost for the choices so far (orders.services.checkout_quote), or why it cannot be
+    worked out yet. Returns (Checkout or None, {field: [messages]})."""
+    data = form.cleaned_data if form.is_bound and hasattr(form, "cleaned_data") else {
+        name: form[name].value() for name in form.fields}
+    choice = _choice(data, stores, addresses, web_channel())
+    if choice is None:
+        return None, {}
+    try:
+        try:
+            checkout = order_services.checkout_quote(cart=cart, choice=choice, require_method=False)
+        except CheckoutRefused as refusal:
+            if refusal.detail.get("field") != "delivery_method":
+                raise
+            # The option chosen before does not reach the new address: quote as if none was chosen.
+            choice = replace(choice, delivery_method="")
+            checkout = order_services.checkout_quote(cart=cart, choice=choice, require_method=False)
+        if choice.fulfilment == CheckoutForm.DELIVERY and checkout.quote.delivery is None and checkout.quote.options:
+            # The page preselects the first (cheapest) option, so the total includes it.
+            choice = replace(choice, delivery_method=checkout.quote.options[0].method.code)
+            checkout = order_services.checkout_quote(cart=cart, choice=choice, require_method=False)
+        return checkout, {}
+    except REFUSALS as refusal:
+        return None, field_errors(refusal, fields=SERVICE_FIELDS)
+
+
+def _choice(data: dict, stores, addresses, web):
+    """The CheckoutChoice the form's values describe; None when there is not enough to quote yet."""
+    fulfilment = data.get("fulfilment")
+    store, ship_to = None, None
+    if fulfilment == CheckoutForm.PICKUP:
+        store = next((s for s in stores if s.code == data.get("store")), None)
+        if store is None:
+            return None
+    elif fulfilment == CheckoutForm.DELIVERY:
+        if not data.get("saved_address") and not all(data.get(f) for f in CheckoutForm.ADDRESS_FIELDS):
+            return None
+        ship_to = _ship_to(data, addresses)[1]
+    else:
+        return None
+    return order_services.CheckoutChoice(
+        channel=web, fulfilment=fulfilment, payment_method=data.get("payment_method") or Payment.Method.CARD,
+        email=data.get("email") or "", phone=data.get("phone") or "", pickup_store=store, ship_to=ship_to,
+        card=data.get("payment_method_id") or "", voucher_code=(data.get("voucher") or "").strip(),
+        delivery_method=(data.get("delivery_method") or "") if fulfilment == CheckoutForm.DELIVERY else "",
+    )
+
+
+def _to_order(order: Order):
+    return redirect(f"{reverse('storefront:order', args=[order.number])}?key={order_link_key(order)}")
+
+
+def _key(request, customer, data: dict) -> tuple[str, str]:
+    """The idempotency key (scoped to this shopper, as the API scopes it) and the request's fingerprint."""
+    owner = f"customer:{customer.pk}" if customer else f"cart:{request.session.get(SESSION_CART_KEY, '')}"
+    fingerprint = order_services.request_fingerprint(
+        {"form": {k: v for k, v in data.items() if k != "idempotency_key"}, "channel": Channel.WEB})
+    return f"{owner}|web:{data['idempotency_key']}", fingerprint
+
+
+def _replayed(key: str, fingerprint: str, wait: float = 0) -> Order | None:
+    """The order an earlier submit of this form placed; waits up to `wait` seconds for one in progress."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return order_services.checkout_replay(idempotency_key=key, fingerprint=fingerprint)
+        except IdempotencyKeyReused:
+            return None  # the form was changed after an order was placed with it: _place says so
+        except CheckoutInProgress:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.25)
+
+
+def _ship_to(data: dict, addresses: list):
+    chosen = next((a for a in addresses if str(a.pk) == data.get("saved_address")), None)
+    if chosen is not None:
+        return chosen, order_services.ShipTo.from_address(chosen)
+    point = place_find(query=data["postcode"])  # nearest shipping location first, when we can place the postcode
+    return None, order_services.ShipTo(
+        name=data["name"], line1=data["line1"], line2=data.get("line2") or "", city=data["city"],
+        postcode=" ".join(data["postcode"].upper().split()),
+        country=data.get("country") or "GB", latitude=point[0] if point else None, longitude=point[1] if point else None)
+
+
+def _short_message(short: InsufficientStock, cart: Cart, where: str) -> str:
+    names = dict(cart.lines.values_list("variant__sku", "variant__product__name"))
+    missing = "; ".join(f"{names.get(line.sku, line.sku)} ({line.sku}): {line.available} left, you want {line.wanted}"
+                        for line in short.lines)
+    return f"Not enough in stock {where}: {missing}. Choose another store or delivery, or change your basket."
+
+
+def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses) -> tuple[Order | None, int]:
+    """Place the order, or put each refusal next to its field. Returns (order, HTTP status)."""
+    data, web = form.cleaned_data, web_channel()
+    key, fingerprint = _key(request, customer, data)
+    try:
+        choice = _choice(data, stores, addresses, web)
+        if choice.fulfilment == CheckoutForm.PICKUP:
+            cart = customer_services.cart_choose_pickup(cart=cart, store=choice.pickup_store, channel=web)
+        else:
+            cart = customer_services.cart_choose_delivery(cart=cart, address=_ship_to(data, addresses)[0],
+                                                          channel=web)
+        actor = request.user if request.user.is_authenticated else None
+        try:
+            order = order_services.order_place(cart=cart, choice=choice, idempotency_key=key,
+                                               fingerprint=fingerprint, actor=actor)
+        except CheckoutInProgress:  # the same form, submitted twice at once: wait for the first one's order
+            order = _replayed(key, fingerprint, wait=REPLAY_WAIT_SECONDS)
+    except IdempotencyKeyReused:
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = uuid.uuid4().hex
+        form.add_error(None, "This form was already used to place an order; check your orders, or submit again "
+                             "to place a new one.")
+        return None, 409
+    except (PaymentDeclined, PaymentProviderError) as refusal:
+        form.add_error("payment_method_id", refusal.message)
+        return None, refusal.http_status
+    except InsufficientStock as short:
+        store = next((s for s in stores if s.code == data.get("store")), None)
+        pickup = data["fulfilment"] == CheckoutForm.PICKUP and store is not None
+        form.add_error("store" if pickup else None,
+                       _short_message(short, cart, f"at {store.name}" if pickup else "for delivery"))
+        return None, short.http_status
+    except REFUSALS as refusal:
+        add_errors(form, field_errors(refusal, fields=SERVICE_FIELDS))
+        return None, getattr(refusal, "http_status", 400)
+    if order is None:
+        form.add_error(None, "Your order is still being placed; wait a moment and look in your account or email.")
+        return None, 409
+    order_confirmation_send(order=order)
+    messages.success(request, f"Thank you! Your order {order.number} is placed. We have emailed you a link to "
+                              "this page.")
+    return order, 302

@@ -1,0 +1,84 @@
+"""The order page (status, each fulfilment's tracking, the pickup code and its QR) and return requests.
+Customers reach their own orders from their account; guests through the signed link they were given."""
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from fulfillment.models import Fulfillment, Return
+from fulfillment.services import pickup_qr_token, return_request
+from orders.models import Order
+
+from ..forms import ReturnForm
+from ..selectors import order_link_key, order_link_key_valid, order_returnable_lines
+from ..shopper import REFUSALS, add_errors, customer_for, field_errors, web_channel
+
+
+def _visible_order(request, number: str) -> Order | None:
+    order = (Order.objects.select_related("channel", "pickup_store", "payment", "customer")
+             .prefetch_related("lines").filter(number=number).first())
+    if order is None:
+        return None
+    customer = customer_for(request)
+    if customer is not None and order.customer_id == customer.pk:
+        return order
+    key = request.GET.get("key") or request.POST.get("key") or ""
+    return order if key and order_link_key_valid(number=number, key=key) else None
+
+
+def _fulfillment_rows(order: Order) -> list[dict]:
+    rows = []
+    for fulfillment in order.fulfillments.select_related("location").order_by("id"):
+        ready = fulfillment.status == Fulfillment.Status.READY
+        rows.append({
+            "fulfillment": fulfillment, "ready": ready,
+            "qr_url": reverse("pickup-qr", args=[pickup_qr_token(fulfillment)]) if ready else "",
+        })
+    return rows
+
+
+def _shopper_status(order: Order, rows: list[dict]) -> str:
+    """One phrase for the whole order, as a shopper would say it."""
+    statuses = {row["fulfillment"].status for row in rows}
+    if order.status == Order.Status.CANCELLED:
+        return "Cancelled"
+    if statuses and statuses <= {Fulfillment.Status.COLLECTED}:
+        return "Collected"
+    if statuses and statuses <= {Fulfillment.Status.DELIVERED}:
+        return "Delivered"
+    if Fulfillment.Status.READY in statuses:
+        return "Ready to collect"
+    if statuses & {Fulfillment.Status.SHIPPED, Fulfillment.Status.DELIVERED}:
+        return "On its way" if order.status != Order.Status.FULFILLED else "Sent"
+    if order.status == Order.Status.FULFILLED:
+        return "Completed"
+    if statuses & {Fulfillment.Status.PICKING, Fulfillment.Status.PACKED}:
+        return "Being prepared"
+    return "Placed"
+
+
+@require_http_methods(["GET", "POST"])
+def order_page(request, number: str):
+    order = _visible_order(request, number)
+    if order is None:
+        return render(request, "404.html", {
+            "message": "We cannot show that order. Sign in to the account it was placed with, or use the link "
+                       "in your confirmation email."}, status=404)
+    returnable = order_returnable_lines(order=order)
+    form = ReturnForm(request.POST if request.method == "POST" else None, returnable=returnable)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created = return_request(order=order, lines=form.cleaned_data["lines"], channel=web_channel())
+            except REFUSALS as refusal:
+                add_errors(form, field_errors(refusal))
+            else:
+                messages.success(request, f"Your return {created.code} is booked. Bring the items to any of our "
+                                          "stores, or post them with this code.")
+                return redirect(f"{request.path}?key={order_link_key(order)}#returns")
+    rows = _fulfillment_rows(order)
+    return render(request, "storefront/order.html", {
+        "order": order, "rows": rows, "status": _shopper_status(order, rows), "form": form,
+        "returns": Return.objects.filter(order=order).prefetch_related("lines__order_line").order_by("created_at"),
+        "key": order_link_key(order),
+    }, status=400 if form.errors else 200)

@@ -1,0 +1,187 @@
+"""Browsing: the home page, the catalogue with search and filters, the product page with its variant
+picker and "in stock at stores near you", and choosing a store."""
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from catalog.filters import ProductFilter
+from catalog.models import Category
+from catalog.selectors import product_list
+from customers import services as customer_services
+from customers.models import Interaction
+from inventory.models import Location
+from inventory.selectors import product_availability_attach, stores_nearest_with_variant, store_list
+
+from ..forms import AddToCartForm, NearForm
+from ..selectors import place_find
+from ..shopper import (REFUSALS, SESSION_POINT_KEY, SESSION_STORE_KEY, add_errors, cart_for, chosen_store,
+                       customer_for, field_errors, safe_next, web_channel)
+
+PAGE_SIZE = 24
+
+
+def _price_range(product) -> tuple:
+    amounts = [v.price_amount for v in product.listed_variants]
+    if not amounts:
+        return None, None, None
+    return min(amounts), max(amounts), product.listed_variants[0].price_currency
+
+
+def _decorate(products) -> list:
+    for product in products:
+        product.price_from, product.price_to, product.currency = _price_range(product)
+        product.in_stock = any(getattr(v, "available", 0) > 0 for v in product.listed_variants)
+    return products
+
+
+def home(request):
+    web = web_channel()
+    store = chosen_store(request)
+    featured = list(product_list(channel=web)[:8])
+    product_availability_attach(products=featured, channel=web, location=store)
+    departments = Category.objects.filter(parent__isnull=True).order_by("name")
+    return render(request, "storefront/home.html", {
+        "featured": _decorate(featured), "departments": departments, "store": store,
+    })
+
+
+def catalog(request):
+    web = web_channel()
+    store = chosen_store(request)
+    filters = ProductFilter(data={"search": request.GET.get("q", ""), "category": request.GET.get("category", ""),
+                                  "brand": request.GET.get("brand", "")},
+                            queryset=product_list(channel=web))
+    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    products = product_availability_attach(products=page.object_list, channel=web, location=store)
+    categories = Category.objects.select_related("parent").order_by("parent__name", "name")
+    brands = product_list(channel=web).exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "storefront/catalog.html", {
+        "page": page, "products": _decorate(products), "q": request.GET.get("q", ""),
+        "category": request.GET.get("category", ""), "brand": request.GET.get("brand", ""),
+        "categories": categories, "brands": list(brands), "store": store, "query": query.urlencode(),
+    })
+
+
+def _point(request, near: NearForm, store: Location | None):
+    """Where to measure "near you" from: the browser's location, a typed postcode or town, the point
+    remembered from earlier, or the chosen store. Returns (latitude, longitude, label, error)."""
+    if near.is_valid():
+        lat, lng, typed = near.cleaned_data["lat"], near.cleaned_data["lng"], near.cleaned_data["near"].strip()
+        if lat is not None and lng is not None:
+            request.session[SESSION_POINT_KEY] = [lat, lng, "your location"]
+            return lat, lng, "your location", None
+        if typed:
+            found = place_find(query=typed)
+            if found is None:
+                return None, None, "", f"We could not find {typed!r}. Try a postcode like M4 3AQ or a town like Leeds."
+            request.session[SESSION_POINT_KEY] = [*found, typed]
+            return (*found, None)
+    elif near.is_bound:
+        return None, None, "", "That location could not be read; type a postcode or town instead."
+    remembered = request.session.get(SESSION_POINT_KEY)
+    if remembered:
+        return (*remembered[:3], None)
+    if store is not None:
+        return store.latitude, store.longitude, store.name, None
+    return None, None, "", None
+
+
+def _near_form(request) -> NearForm:
+    """An empty finder, showing the postcode or town typed last (not "your location")."""
+    remembered = request.session.get(SESSION_POINT_KEY)
+    typed = remembered[3] if remembered and len(remembered) > 3 else ""
+    return NearForm(initial={"near": typed})
+
+
+@require_http_methods(["GET", "POST"])
+def product(request, slug: str):
+    """The product; a POST adds the chosen variant to the basket (refusals shown next to the field)."""
+    web = web_channel()
+    item = product_list(channel=web).filter(slug=slug).first()
+    if item is None:
+        raise Http404("No such product.")
+    store = chosen_store(request)
+    product_availability_attach(products=[item], channel=web, location=None)
+    delivery_units = {v.sku: v.available for v in item.listed_variants}
+    if store is not None:
+        product_availability_attach(products=[item], channel=web, location=store)
+    wanted = request.GET.get("sku") or request.GET.get("variant")
+    # The variant asked for; else the first one in stock where the shopper gets it (their store, else delivery).
+    chosen = next((v for v in item.listed_variants if v.sku == wanted), None) or next(
+        (v for v in item.listed_variants if v.available), None) or next(
+        (v for v in item.listed_variants if delivery_units.get(v.sku)), None) or (
+        item.listed_variants[0] if item.listed_variants else None)
+    near = NearForm(data=request.GET if {"near", "lat", "lng"} & set(request.GET) else None)
+    lat, lng, where, near_error = _point(request, near, store)
+    nearby = []
+    if chosen is not None and lat is not None:
+        nearby = list(stores_nearest_with_variant(variant=chosen, channel=web, latitude=lat, longitude=lng, limit=5))
+    form = AddToCartForm(initial={"sku": chosen.sku if chosen else "", "quantity": 1})
+    if request.method == "POST":
+        form = AddToCartForm(request.POST)
+        added = _add_to_cart(request, form, item)
+        if added is not None:
+            messages.success(request, f"Added {form.cleaned_data['quantity']} × "
+                                      f"{added.variant.name} to your basket.")
+            return redirect("storefront:cart")
+        chosen = next((v for v in item.listed_variants if v.sku == request.POST.get("sku")), chosen)
+    customer = customer_for(request)
+    if customer is not None and request.method == "GET":
+        customer_services.interaction_record(customer=customer, kind=Interaction.Kind.PRODUCT_VIEWED, channel=web,
+                                             reference=f"product:{item.slug}")
+    return render(request, "storefront/product.html", {
+        "product": item, "chosen": chosen, "store": store, "delivery_units": delivery_units,
+        "delivery_available": delivery_units.get(chosen.sku, 0) if chosen else 0,
+        "form": form,
+        "near": near if near.is_bound else _near_form(request),
+        "near_error": near_error, "where": where, "nearby": nearby, "point_known": lat is not None,
+    }, status=400 if form.errors else 200)
+
+
+def _add_to_cart(request, form: AddToCartForm, item):
+    """The cart line the form added, or None with the reasons on the form (nothing changed)."""
+    if not form.is_valid():
+        return None
+    variant = next((v for v in item.listed_variants if v.sku == form.cleaned_data["sku"]), None)
+    if variant is None:
+        form.add_error("sku", "That size and colour is not sold online; choose another.")
+        return None
+    try:
+        return customer_services.cart_add_line(cart=cart_for(request, create=True), variant=variant,
+                                               quantity=form.cleaned_data["quantity"], channel=web_channel())
+    except REFUSALS as refusal:
+        add_errors(form, field_errors(refusal, fields={"quantity": "quantity", "sku": "sku"}, default="quantity"))
+        return None
+
+
+def stores(request):
+    """Find a store: nearest first from the browser's location or a typed postcode or town."""
+    near = NearForm(data=request.GET if {"near", "lat", "lng"} & set(request.GET) else None)
+    store = chosen_store(request)
+    lat, lng, where, near_error = _point(request, near, None)
+    places = store_list(latitude=lat, longitude=lng)
+    return render(request, "storefront/stores.html", {
+        "stores": places, "store": store, "near": near if near.is_bound else _near_form(request),
+        "near_error": near_error,
+        "where": where, "next": request.GET.get("next", ""),
+    })
+
+
+@require_POST
+def store_choose(request):
+    """Remember the shopper's store (and on their account); stock and pickup use it from now on."""
+    store = Location.objects.active().stores().filter(code=request.POST.get("store", "")).first()
+    if store is None:
+        messages.error(request, "Choose one of the stores in the list.")
+        return redirect(safe_next(request, reverse("storefront:stores")))
+    request.session[SESSION_STORE_KEY] = store.code
+    customer = customer_for(request)
+    if customer is not None:
+        customer_services.customer_update(customer=customer, channel=web_channel(), preferred_store=store)
+    messages.success(request, f"Your store is now {store.name}.")
+    return redirect(safe_next(request, reverse("storefront:stores")))
