@@ -165,8 +165,8 @@ def benchmark(rng: random.Random, web, locations, variants, *, calls: int, warmu
 
     warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: no collectstatic here
 
-    from catalog.selectors import product_availability_attach, product_list
-    from inventory.selectors import stores_nearest_with_variant
+    from catalog.selectors import product_list
+    from inventory.selectors import product_availability_attach, stores_nearest_with_variant
 
     def random_point():
         return rng.uniform(*UK["lat"]), rng.uniform(*UK["lng"])

@@ -42,7 +42,8 @@ def price_get(*, variant: Variant, channel: Channel, at: datetime | None = None,
     return prices_in_force(variant_ids=[variant.pk], channel=channel, at=at, location=location).get(variant.pk)
 
 
-def product_list(*, channel: Channel, at: datetime | None = None, location=None) -> QuerySet[Product]:
+def product_list(*, channel: Channel, at: datetime | None = None, location=None,
+                 sold_only: bool = False) -> QuerySet[Product]:
     """Active products by name, each with `listed_variants`: its active variants that the channel sells at
     `at` (now) — held by an active range for the channel (and store) and priced there — by SKU, annotated
     with that price as `price_amount` and `price_currency`. A product left with none lists with no variants.
@@ -51,7 +52,8 @@ def product_list(*, channel: Channel, at: datetime | None = None, location=None)
     The price is a correlated subquery per variant (an index probe) rather than a Prefetch of Price rows,
     and products are not filtered on having a price: on bench/availability.py's data both alternatives
     were several times slower, the filter because it is a semi-join over every variant and price of the
-    channel, paid twice per page (the rows and the paginator's count).
+    channel, paid twice per page (the rows and the paginator's count). Pages a shopper browses pass
+    sold_only=True and pay it, so they never show a product that cannot be bought.
     """
     moment = at or timezone.now()
     in_force = _prices(channel=channel, at=moment, location=location).filter(variant=OuterRef("pk")).order_by(
@@ -67,9 +69,11 @@ def product_list(*, channel: Channel, at: datetime | None = None, location=None)
         .filter(price_amount__isnull=False)
         .order_by("sku")
     )
+    products = Product.objects.active()
+    if sold_only:
+        products = products.filter(Exists(listed.filter(product=OuterRef("pk")).values("pk")))
     return (
-        Product.objects.active()
-        .select_related("category")
+        products.select_related("category")
         .prefetch_related(Prefetch("variants", queryset=listed, to_attr="listed_variants"))
         .order_by("name", "id")
     )

@@ -40,7 +40,7 @@ def _decorate(products) -> list:
 def home(request):
     web = web_channel()
     store = chosen_store(request)
-    featured = list(product_list(channel=web)[:8])
+    featured = list(product_list(channel=web, sold_only=True)[:8])
     product_availability_attach(products=featured, channel=web, location=store)
     departments = Category.objects.filter(parent__isnull=True).order_by("name")
     return render(request, "storefront/home.html", {
@@ -53,11 +53,11 @@ def catalog(request):
     store = chosen_store(request)
     filters = ProductFilter(data={"search": request.GET.get("q", ""), "category": request.GET.get("category", ""),
                                   "brand": request.GET.get("brand", "")},
-                            queryset=product_list(channel=web))
+                            queryset=product_list(channel=web, sold_only=True))
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     products = product_availability_attach(products=page.object_list, channel=web, location=store)
     categories = Category.objects.select_related("parent").order_by("parent__name", "name")
-    brands = product_list(channel=web).exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
+    brands = product_list(channel=web, sold_only=True).exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "storefront/catalog.html", {

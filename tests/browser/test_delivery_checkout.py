@@ -3,9 +3,6 @@ price and arrival, sees the total with delivery and VAT, pays by card and the or
 location that can ship it."""
 import re
 from decimal import Decimal
-from importlib import import_module
-
-from django.apps import apps
 
 from orders.models import Order
 
@@ -13,7 +10,6 @@ from .shop import GOOD_CARD, add_to_basket, fill_card, stock_the_shop
 
 
 def test_a_shopper_has_an_order_delivered_and_pays_for_express(browser_page, screens, store, warehouse):
-    import_module("orders.migrations.0004_delivery_methods").create(apps, None)  # the flush took the seed rows
     stock_the_shop(store=store, warehouse=warehouse)
     page = browser_page
     page.goto("/shop/")
