@@ -223,8 +223,13 @@ class OrderLine(models.Model):
         return f"{self.quantity} × {self.sku}"
 
     @property
+    def gross_amount(self) -> Decimal:
+        """Before the line's share of vouchers: what the order's subtotal adds up."""
+        return self.unit_price_amount * self.quantity
+
+    @property
     def total_amount(self) -> Decimal:
-        return self.unit_price_amount * self.quantity - self.discount_amount
+        return self.gross_amount - self.discount_amount
 
     @property
     def quantity_open(self) -> int:

@@ -98,3 +98,11 @@ def test_nothing_can_be_returned_before_it_was_handed_over(browser, goods, store
     response = browser.post(link, {f"quantity_{line.pk}": 1, f"reason_{line.pk}": "Does not fit"})
     assert "Items can be returned once you have them." in page(response)
     assert not Return.objects.exists()
+
+
+def test_the_order_page_breaks_out_the_vat_inside_the_total(browser, goods, store):
+    link = place_pickup(browser, store)  # 2 × 20.00 at the London store: VAT 40.00 × 20/120
+
+    shown = page(Client().get(link))
+
+    assert 'id="order-total">£40.00<' in shown and 'id="order-tax">£6.67<' in shown
