@@ -8,9 +8,10 @@ from customers import services as customer_services
 from customers.api import SESSION_CART_KEY
 from customers.models import Cart
 from customers.selectors import cart_from_resume_link, cart_view
+from orders.pricing import quote
 
 from ..forms import QuantityForm
-from ..shopper import REFUSALS, add_errors, cart_for, customer_for, field_errors, web_channel
+from ..shopper import REFUSALS, add_errors, cart_for, chosen_store, customer_for, field_errors, web_channel
 
 
 @require_http_methods(["GET", "POST"])
@@ -34,10 +35,23 @@ def cart_page(request):
             needs_sign_in = customer_for(request) != cart.customer
     else:
         cart = cart_for(request)
+    view = cart_view(cart=cart, channel=web)
     return render(request, "storefront/cart.html", {
-        "view": cart_view(cart=cart, channel=web), "needs_sign_in": needs_sign_in, "line_errors": line_errors,
+        "view": view, "vat": _vat(request, cart, view), "needs_sign_in": needs_sign_in, "line_errors": line_errors,
         "quantities": {k: request.POST.get("quantity") for k in line_errors},
     }, status=400 if line_errors else 200)
+
+
+def _vat(request, cart: Cart | None, view):
+    """The tax inside the basket's subtotal, at the rates of where it is going: the pickup store or the
+    delivery address chosen on the cart, else the shopper's store, else the shop's own country (GB).
+    Checkout works it out again, with the delivery, once the shopper has chosen."""
+    priced = [(l.line.variant, l.line.quantity, l.unit_price) for l in view.lines if l.unit_price is not None]
+    if not priced:
+        return None
+    place = (cart.pickup_store or (cart.delivery_address if cart.fulfilment == Cart.Fulfilment.DELIVERY else None)
+             or chosen_store(request))
+    return quote(lines=priced, currency=view.currency, tax_country=getattr(place, "country", "") or "GB").tax
 
 
 def _change_line(request, cart: Cart | None, line_errors: dict) -> bool:

@@ -69,3 +69,10 @@ def test_a_broken_or_used_reminder_link_says_the_basket_is_gone(browser, goods):
     response = browser.get("/cart/", {"resume": "not-a-signed-value"})
     assert response.status_code == 404
     assert "This basket has already been checked out or is no longer available." in page(response)
+
+
+def test_the_basket_shows_the_vat_inside_its_subtotal(browser, filled):
+    shown = page(browser.get("/cart/"))
+
+    # 2 × Organic Tee at 20.00, UK standard rate: 40.00 × 20/120
+    assert 'id="subtotal">£40.00<' in shown and 'id="vat">£6.67<' in shown
