@@ -8,12 +8,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.throttling import ScopedRateThrottle
 
 from customers import services as customer_services
 from orders.selectors import order_list
 
 from ..forms import AddressForm, ConsentForm, RegisterForm, SignInForm
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, safe_next, sign_in, web_channel
+
+
+class _AuthAttempts:
+    throttle_scope = "auth"  # the API's sign-in, registration and reset share this rate (AUTH_THROTTLE_RATE)
+
+
+def _too_many_attempts(request) -> bool:
+    """Counts this browser's sign-in and registration attempts against the API's auth rate."""
+    return not ScopedRateThrottle().allow_request(request, _AuthAttempts())
 
 
 def customer_required(view):
@@ -31,6 +41,11 @@ def customer_required(view):
 @require_http_methods(["GET", "POST"])
 def sign_in_page(request):
     form = SignInForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and _too_many_attempts(request):
+        form.is_valid()
+        form.add_error(None, "Too many attempts from here; wait a minute and try again.")
+        return render(request, "storefront/account/sign_in.html", {"form": form, "next": safe_next(request, "")},
+                      status=429)
     if request.method == "POST" and form.is_valid():
         user = authenticate(request, username=form.cleaned_data["email"].lower(),
                             password=form.cleaned_data["password"])
@@ -47,6 +62,11 @@ def sign_in_page(request):
 @require_http_methods(["GET", "POST"])
 def register_page(request):
     form = RegisterForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and _too_many_attempts(request):
+        form.is_valid()
+        form.add_error(None, "Too many attempts from here; wait a minute and try again.")
+        return render(request, "storefront/account/register.html", {"form": form, "next": safe_next(request, "")},
+                      status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         web = web_channel()

@@ -127,3 +127,14 @@ def test_sign_in_goes_back_where_the_shopper_was_but_never_to_another_site(brows
     back = browser.post("/account/sign-in/", {"email": shopper.email, "password": PASSWORD,
                                               "next": "/account/addresses/"})
     assert back["Location"] == "/account/addresses/"
+
+
+def test_guessing_passwords_is_slowed_down_like_the_apis_sign_in(browser, shopper):
+    for _ in range(10):  # the auth rate: 10 a minute
+        assert browser.post("/account/sign-in/", {"email": shopper.email, "password": "guess"}).status_code == 400
+
+    blocked = browser.post("/account/sign-in/", {"email": shopper.email, "password": PASSWORD})
+
+    assert blocked.status_code == 429
+    assert "Too many attempts from here; wait a minute and try again." in page(blocked)
+    assert "_auth_user_id" not in browser.session
