@@ -390,13 +390,17 @@ class _Plan:
     def rows(self, rows: list[_Row]) -> Iterable[_Row]:
         return self.progress(rows, desc=f"checking {self.kind}", unit=" rows")
 
-    def upsert(self, model, key: str, items: list[_Item], existing: dict[Any, dict], result: ImportResult) -> None:
-        """Create what is new and update, in bulk, only the records whose given fields differ."""
+    def upsert(self, model, key: str | tuple[str, ...], items: list[_Item], existing: dict[Any, dict],
+               result: ImportResult) -> None:
+        """Create what is new and update, in bulk, only the records whose given fields differ. `key` names
+        the field an item's key fills (or, for a tuple key, the fields in order). Updates are written
+        before new rows, so a database check across rows never sees an old and a new value at once."""
         new, changed, fields = [], [], set()
         for item in items:
             current = existing.get(item.key)
             if current is None:
-                new.append({key: item.key, **item.fields})
+                named = dict(zip(key, item.key, strict=True)) if isinstance(key, tuple) else {key: item.key}
+                new.append({**named, **item.fields})
                 continue
             differ = {name for name, value in item.fields.items() if current[name] != value}
             if differ:
@@ -575,24 +579,7 @@ class _Prices(_Plan):
         # sees the two at once.
         existing = {key: {"id": row["id"], "amount": row["amount"], "currency": row["currency"],
                           "valid_until": row["valid_until"]} for key, row in self.existing.items()}
-        new, changed, fields = [], [], set()
-        for item in items:
-            current = existing.get(item.key)
-            if current is None:
-                variant_id, channel_id, location_id, valid_from = item.key
-                new.append({"variant_id": variant_id, "channel_id": channel_id, "location_id": location_id,
-                            "valid_from": valid_from, **item.fields})
-                continue
-            differ = {name for name, value in item.fields.items() if current[name] != value}
-            if differ:
-                fields |= differ
-                changed.append({**current, **item.fields})
-            else:
-                result.unchanged += 1
-        _update(Price, changed, fields)
-        _insert(Price, new)
-        result.created += len(new)
-        result.updated += len(changed)
+        self.upsert(Price, ("variant_id", "channel_id", "location_id", "valid_from"), items, existing, result)
 
 
 class _Ranges(_Plan):

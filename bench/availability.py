@@ -16,55 +16,22 @@ import time
 import warnings
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.database import (  # noqa: E402  (after the path is set)
+    DEFAULT_SERVER,
+    drop_database,
+    recreate_database,
+    setup_django,
+    without_password,
+)
+
 DB_NAME = "bench_availability"
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 UK = {"lat": (50.0, 58.6), "lng": (-5.7, 1.8)}  # a box around Great Britain; some points fall in the sea
 HOURS = {d: "09:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": "11:00-17:00"}
 TARGET_NEAREST_MS, TARGET_PAGE_MS = 10.0, 50.0
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-
-
-def recreate_database(server: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def drop_database(server: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
-def setup_django(server: str) -> None:
-    os.environ["DATABASE_URL"] = with_database(server, DB_NAME)
-    os.environ["SECRET_KEY"] = "bench-only-secret-key"
-    os.environ["DEBUG"] = "0"  # no query log while loading a million rows
-    os.environ["CONN_MAX_AGE"] = "0"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def load(rng: random.Random, *, stores: int, variants: int, stocked_share: float):
@@ -238,9 +205,9 @@ def main() -> None:
         sys.exit("DATABASE_URL must name a PostgreSQL server, e.g. " + DEFAULT_SERVER)
     rng = random.Random(args.seed)
     if not args.reuse:
-        recreate_database(server)
+        recreate_database(server, DB_NAME)
     try:
-        setup_django(server)
+        setup_django(server, DB_NAME, ALLOWED_HOSTS="testserver")
         started = time.perf_counter()
         if args.reuse:
             web, locations, variants = loaded()
@@ -258,7 +225,7 @@ def main() -> None:
 
             connections.close_all()
         if not args.keep:
-            drop_database(server)
+            drop_database(server, DB_NAME)
     print(f"\nreproduce: DATABASE_URL={without_password(server)} .venv/bin/python bench/availability.py"
           + (f" --seed {args.seed}" if args.seed != 2024 else ""))
 

@@ -16,54 +16,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.database import (  # noqa: E402  (after the path is set)
+    DEFAULT_SERVER,
+    drop_database,
+    recreate_database,
+    setup_django,
+    without_password,
+)
+
 DB_NAME = "bench_import"
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 TARGET_SECONDS = 60.0
 STORES = [("LDN-OXF", "London Oxford Street", 51.5154, -0.1410), ("MAN-ARN", "Manchester Arndale", 53.4831, -2.2399),
           ("BHM-BUL", "Birmingham Bullring", 52.4776, -1.8946), ("GLA-BUC", "Glasgow Buchanan", 55.8625, -4.2533)]
 KINDS = ("products", "variants", "prices", "stock")
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-
-
-def recreate_database(server: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def drop_database(server: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
-def setup_django(server: str) -> None:
-    os.environ["DATABASE_URL"] = with_database(server, DB_NAME)
-    os.environ["SECRET_KEY"] = "bench-only-secret-key"
-    os.environ["DEBUG"] = "0"  # no query log while importing a million rows
-    os.environ["CONN_MAX_AGE"] = "0"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def prepare(stores: int) -> None:
@@ -155,9 +124,9 @@ def main() -> None:
     server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
     if not server.startswith(("postgres://", "postgresql://")):
         sys.exit("DATABASE_URL must name a PostgreSQL server, e.g. " + DEFAULT_SERVER)
-    recreate_database(server)
+    recreate_database(server, DB_NAME)
     try:
-        setup_django(server)
+        setup_django(server, DB_NAME)
         prepare(args.stores)
         with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
             directory = Path(tmp)
@@ -190,7 +159,7 @@ def main() -> None:
 
             connections.close_all()
         if not args.keep:
-            drop_database(server)
+            drop_database(server, DB_NAME)
     flags = "".join(f" --{name} {value}" for name, value, default in (
         ("variants", args.variants, 100_000), ("stores", args.stores, 2), ("per-product", args.per_product, 5),
         ("seed", args.seed, 2024)) if value != default)

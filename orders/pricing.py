@@ -6,7 +6,7 @@ Rules (documented in the README, tested in tests/orders/test_pricing.py):
 - Rates come from catalog.TaxRate by the product's tax class and the tax country: the pickup store's
   country for a pickup, the destination's for a delivery, the store's for a till sale. A class with no
   rate in that country is taxed at 0%.
-- A voucher's discount is spread over the lines in proportion to their totals (discount_shares); each
+- A voucher's discount is spread over the lines in proportion to their totals (money.shares); each
   line's tax is worked out on what the line costs after its share and rounded half up to the currency's
   smallest unit (a penny, a whole yen), per line, never on the order as a whole. So three lines at 0.33
   at 20% each carry 0.06 of tax (0.18), where 0.99 on one line carries 0.17.

@@ -1,6 +1,5 @@
-"""Orders reads: whether a voucher applies and what it takes off, how a discount spreads over lines,
-and a customer's orders from every channel."""
-from collections.abc import Sequence
+"""Orders reads: whether a voucher applies and what it takes off, and a customer's orders from every
+channel. (How a discount spreads over lines is money.shares, used by pricing.)"""
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
@@ -10,7 +9,7 @@ from customers.models import Customer
 
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
-from .money import round_money, shares
+from .money import round_money
 
 def voucher_evaluate(
     *, code: str, subtotal: Decimal, currency: str, customer: Customer | None, email: str = "", at=None
@@ -45,12 +44,6 @@ def voucher_evaluate(
     else:
         discount = voucher.value
     return voucher, min(discount, subtotal)
-
-
-def discount_shares(line_totals: Sequence[Decimal], discount: Decimal, currency: str = "GBP") -> list[Decimal]:
-    """Spread a discount over lines in proportion to their totals, in the currency's smallest unit; what
-    rounding leaves goes to the largest line, so the shares always add up to the discount exactly."""
-    return shares(line_totals, discount, currency)
 
 
 def order_list(*, customer: Customer) -> QuerySet[Order]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -188,11 +188,15 @@ class Checkout:
     routed: list[Routed]
 
 
-def checkout_quote(*, cart: Cart, choice: CheckoutChoice, require_method: bool = True) -> Checkout:
+def checkout_quote(
+    *, cart: Cart, choice: CheckoutChoice, require_method: bool = True, first_if_unchosen: bool = False
+) -> Checkout:
     """Price the cart for this choice: lines, voucher, the delivery methods this order can have (by the
     address and by which locations can send it), the chosen one's price, tax and total. With
     require_method=False (a quote before the shopper has chosen) a delivery quote lists the options and
-    charges no delivery yet. Raises CheckoutRefused (field named) or InsufficientStock."""
+    charges no delivery yet; with first_if_unchosen=True it charges the first (cheapest) option instead,
+    also when the method chosen earlier does not reach this address (a form that preselects it).
+    Raises CheckoutRefused (field named) or InsufficientStock."""
     _check_fulfilment(choice)
     lines, prices, currency = _priced_lines(cart, choice.channel)
     priced = [(l.variant, l.quantity, prices[l.variant_id].amount) for l in lines]
@@ -213,6 +217,8 @@ def checkout_quote(*, cart: Cart, choice: CheckoutChoice, require_method: bool =
     options = delivery_options(kind=kind, country=country, postcode=postcode, currency=currency,
                                goods_amount=subtotal - discount, weight_grams=weight,
                                one_location=len({r.location.pk for r in routed}) == 1)
+    if first_if_unchosen and options and choice.delivery_method not in {o.method.code for o in options}:
+        choice = replace(choice, delivery_method=options[0].method.code)
     chosen = _chosen_method(choice, options, country, require_method)
     return Checkout(quote=quote(lines=priced, currency=currency, tax_country=country, discount=discount,
                                 delivery=chosen, options=options), voucher=voucher, routed=routed)

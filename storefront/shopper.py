@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from catalog.models import Channel
 from config.exceptions import DomainError
 from customers import services as customer_services
-from customers.api import SESSION_CART_KEY
+from customers.api import SESSION_CART_KEY, guest_cart
 from customers.models import Cart, Customer
 from inventory.models import Location
 
@@ -26,13 +26,6 @@ def customer_for(request) -> Customer | None:
     if not request.user.is_authenticated:
         return None
     return getattr(request.user, "customer", None)
-
-
-def guest_cart(request) -> Cart | None:
-    token = request.session.get(SESSION_CART_KEY)
-    if not token:
-        return None
-    return Cart.objects.filter(token=token, customer__isnull=True, status=Cart.Status.OPEN).first()
 
 
 def cart_for(request, *, create: bool = False) -> Cart | None:

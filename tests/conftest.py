@@ -44,9 +44,9 @@ SEED_MIGRATIONS = [("catalog.migrations.0002_default_channels", "create_channels
 @pytest.fixture(autouse=True)
 def seed_rows(request):
     """A test that commits (transaction=True, or through the live server) ends with a flush that empties
-    every table, the migrations' own rows included; serialized_rollback does not always bring them back
-    when a live-server test ran in between. Each such test starts by re-running the data migrations
-    (they are idempotent), so it sees what a fresh install has: the channels and the whole-catalogue range."""
+    every table, the migrations' own rows included; serialized_rollback did not bring them back after a
+    live-server test. Each such test starts by re-running the data migrations (they are idempotent), so
+    it sees what a fresh install has: channels, the whole-catalogue range, tax rates, delivery methods, roles."""
     marker = request.node.get_closest_marker("django_db")
     committing = (marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames
     if not committing:

@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from catalog.models import Category, Channel, Price, Product, Variant
+from inventory import services as stock
 from inventory.models import Location
 
 
@@ -166,3 +167,24 @@ class ReturnLineFactory(factory.django.DjangoModelFactory):
     return_request = factory.SubFactory(ReturnFactory)
     order_line = factory.SubFactory(OrderLineFactory)
     quantity = 1
+
+
+def stock_the_shop(*, store, warehouse=None):
+    """The small shop the storefront's page and browser tests use: Organic Tee (M and L, 20.00) and Harbour Hoodie (45.00) on every channel; 5 tees (M) and 2 hoodies
+    at the store, and 10 of each at the warehouse when there is one."""
+    tops = CategoryFactory(name="Tops", slug="tops")
+    tee = ProductFactory(name="Organic Tee", slug="organic-tee", brand="Northwind", category=tops,
+                         description="Soft organic cotton, cut for every day.")
+    hoodie = ProductFactory(name="Harbour Hoodie", slug="harbour-hoodie", brand="Fjordline", category=tops)
+    tee_m = VariantFactory(product=tee, sku="TEE-NAVY-M", options={"size": "M", "colour": "Navy"})
+    tee_l = VariantFactory(product=tee, sku="TEE-NAVY-L", options={"size": "L", "colour": "Navy"})
+    hood = VariantFactory(product=hoodie, sku="HOOD-GREY-L", options={"size": "L", "colour": "Grey"})
+    for variant, amount in ((tee_m, "20.00"), (tee_l, "20.00"), (hood, "45.00")):
+        for channel in Channel.objects.all():
+            PriceFactory(variant=variant, channel=channel, amount=amount)
+    stock.stock_receive(location=store, variant=tee_m, quantity=5)
+    stock.stock_receive(location=store, variant=hood, quantity=2)
+    if warehouse is not None:
+        for variant in (tee_m, tee_l, hood):
+            stock.stock_receive(location=warehouse, variant=variant, quantity=10)
+    return tee_m, tee_l, hood

@@ -40,9 +40,12 @@ ROLES = {
 
 def create_roles(apps, schema_editor):
     for app_config in apps.get_app_configs():
-        app_config.models_module = True  # historical app configs have none; create_permissions skips those
+        # Historical app configs have no models module, and create_permissions skips those; put back what
+        # was there, so the live registry (tests re-run this) keeps its own.
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
         create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        app_config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, wanted in ROLES.items():

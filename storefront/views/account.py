@@ -21,9 +21,14 @@ class _AuthAttempts:
     throttle_scope = "auth"  # the API's sign-in, registration and reset share this rate (AUTH_THROTTLE_RATE)
 
 
-def _too_many_attempts(request) -> bool:
-    """Counts this browser's sign-in and registration attempts against the API's auth rate."""
-    return not ScopedRateThrottle().allow_request(request, _AuthAttempts())
+def _slowed_down(request, form, template: str):
+    """A 429 page with the form when this browser's sign-in and registration attempts have used up the
+    API's auth rate (each POST counts); None otherwise."""
+    if request.method != "POST" or ScopedRateThrottle().allow_request(request, _AuthAttempts()):
+        return None
+    form.is_valid()
+    form.add_error(None, "Too many attempts from here; wait a minute and try again.")
+    return render(request, template, {"form": form, "next": safe_next(request, "")}, status=429)
 
 
 def customer_required(view):
@@ -41,11 +46,8 @@ def customer_required(view):
 @require_http_methods(["GET", "POST"])
 def sign_in_page(request):
     form = SignInForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and _too_many_attempts(request):
-        form.is_valid()
-        form.add_error(None, "Too many attempts from here; wait a minute and try again.")
-        return render(request, "storefront/account/sign_in.html", {"form": form, "next": safe_next(request, "")},
-                      status=429)
+    if slowed := _slowed_down(request, form, "storefront/account/sign_in.html"):
+        return slowed
     if request.method == "POST" and form.is_valid():
         user = authenticate(request, username=form.cleaned_data["email"].lower(),
                             password=form.cleaned_data["password"])
@@ -62,11 +64,8 @@ def sign_in_page(request):
 @require_http_methods(["GET", "POST"])
 def register_page(request):
     form = RegisterForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and _too_many_attempts(request):
-        form.is_valid()
-        form.add_error(None, "Too many attempts from here; wait a minute and try again.")
-        return render(request, "storefront/account/register.html", {"form": form, "next": safe_next(request, "")},
-                      status=429)
+    if slowed := _slowed_down(request, form, "storefront/account/register.html"):
+        return slowed
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         web = web_channel()

@@ -3,7 +3,6 @@ into a PaymentMethod at the configured Stripe API) or pay at pickup. The form ca
 idempotency key, so a double submit places one order."""
 import time
 import uuid
-from dataclasses import replace
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +17,7 @@ from customers.models import Cart
 from customers.selectors import cart_view
 from inventory.exceptions import InsufficientStock
 from orders import services as order_services
-from orders.exceptions import CheckoutInProgress, CheckoutRefused, IdempotencyKeyReused, PaymentDeclined, PaymentProviderError
+from orders.exceptions import CheckoutInProgress, IdempotencyKeyReused, PaymentDeclined, PaymentProviderError
 from orders.models import Order, Payment
 
 from ..forms import CheckoutForm, pickup_stores
@@ -103,19 +102,9 @@ def _summary(request, form: CheckoutForm, cart: Cart, customer, stores, addresse
     if choice is None:
         return None, {}
     try:
-        try:
-            checkout = order_services.checkout_quote(cart=cart, choice=choice, require_method=False)
-        except CheckoutRefused as refusal:
-            if refusal.detail.get("field") != "delivery_method":
-                raise
-            # The option chosen before does not reach the new address: quote as if none was chosen.
-            choice = replace(choice, delivery_method="")
-            checkout = order_services.checkout_quote(cart=cart, choice=choice, require_method=False)
-        if choice.fulfilment == CheckoutForm.DELIVERY and checkout.quote.delivery is None and checkout.quote.options:
-            # The page preselects the first (cheapest) option, so the total includes it.
-            choice = replace(choice, delivery_method=checkout.quote.options[0].method.code)
-            checkout = order_services.checkout_quote(cart=cart, choice=choice, require_method=False)
-        return checkout, {}
+        # The page preselects the first (cheapest) option, so the total includes it.
+        return order_services.checkout_quote(cart=cart, choice=choice, require_method=False,
+                                             first_if_unchosen=True), {}
     except REFUSALS as refusal:
         return None, field_errors(refusal, fields=SERVICE_FIELDS)
 

@@ -15,7 +15,7 @@ from ..shopper import REFUSALS, add_errors, customer_for, field_errors, web_chan
 
 
 def _visible_order(request, number: str) -> Order | None:
-    order = (Order.objects.select_related("channel", "pickup_store", "payment", "customer")
+    order = (Order.objects.select_related("channel", "pickup_store", "payment", "customer", "delivery_method")
              .prefetch_related("lines").filter(number=number).first())
     if order is None:
         return None

@@ -10,12 +10,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from backoffice.imports import csv_import, csv_rows
-from catalog.models import Channel, Price, Product, Range, Variant
+from catalog.models import Price, Product, Range, Variant
 from inventory import services as stock
 from inventory.models import StockLevel, StockMovement
 from tests.factories import (
     CategoryFactory,
-    LocationFactory,
     PriceFactory,
     ProductFactory,
     RangeFactory,

@@ -36,19 +36,20 @@ QUEUE = "/api/v1/staff/fulfillments/"
 TILL = "/api/v1/staff/till/sales/"
 
 
-def signed_in(role: str, *stores, username: str = "") -> Client:
-    user = role_assign(user=UserFactory(username=username or role.lower().replace(" ", "-")), role=role,
+def member(role: str, stores, username: str = ""):
+    return role_assign(user=UserFactory(username=username or role.lower().replace(" ", "-")), role=role,
                        stores=stores)
+
+
+def signed_in(role: str, *stores, username: str = "") -> Client:
     client = Client()
-    client.force_login(user)
+    client.force_login(member(role, stores, username))
     return client
 
 
 def api_of(role: str, *stores, username: str = "") -> APIClient:
-    user = role_assign(user=UserFactory(username=username or role.lower().replace(" ", "-")), role=role,
-                       stores=stores)
     client = APIClient()
-    client.force_authenticate(user)
+    client.force_authenticate(member(role, stores, username))
     return client
 
 

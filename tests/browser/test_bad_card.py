@@ -4,8 +4,9 @@ import re
 
 from inventory.models import StockLevel
 from orders.models import Order
+from tests.factories import stock_the_shop
 
-from .shop import DECLINED_CARD, GOOD_CARD, add_to_basket, fill_card, stock_the_shop
+from .shop import DECLINED_CARD, GOOD_CARD, add_to_basket, fill_card
 
 
 def test_a_declined_card_is_refused_next_to_the_card_field_and_another_card_works(browser_page, screens, store):

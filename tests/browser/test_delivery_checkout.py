@@ -5,8 +5,9 @@ import re
 from decimal import Decimal
 
 from orders.models import Order
+from tests.factories import stock_the_shop
 
-from .shop import GOOD_CARD, add_to_basket, fill_card, stock_the_shop
+from .shop import GOOD_CARD, add_to_basket, fill_card
 
 
 def test_a_shopper_has_an_order_delivered_and_pays_for_express(browser_page, screens, store, warehouse):

@@ -3,8 +3,9 @@ shows), with quantities added and capped by what the store can supply."""
 from customers import services as customer_services
 from customers.models import Cart
 from catalog.models import Channel
+from tests.factories import stock_the_shop
 
-from .shop import add_to_basket, stock_the_shop
+from .shop import add_to_basket
 
 PASSWORD = "correct-horse-battery-9"
 

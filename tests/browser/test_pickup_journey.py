@@ -5,8 +5,9 @@ import re
 
 from fulfillment.models import Fulfillment
 from orders.models import Order
+from tests.factories import stock_the_shop
 
-from .shop import GOOD_CARD, fill_card, stock_the_shop, store_staff
+from .shop import GOOD_CARD, fill_card, store_staff
 
 OXFORD_STREET = {"latitude": 51.5150, "longitude": -0.1420}
 

@@ -5,8 +5,7 @@ from django.test import Client
 
 from catalog.models import Channel
 from customers import services as customer_services
-from inventory import services as stock
-from tests.factories import CategoryFactory, PriceFactory, ProductFactory, VariantFactory
+from tests.factories import stock_the_shop
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -18,18 +17,7 @@ def goods(db, store, other_store):
     for place, line, postcode in ((store, "214 Oxford Street", "W1C 1DA"), (other_store, "Market Street", "M4 3AQ")):
         place.address_line, place.postcode = line, postcode
         place.save(update_fields=["address_line", "postcode"])
-    tops = CategoryFactory(name="Tops", slug="tops")
-    tee = ProductFactory(name="Organic Tee", slug="organic-tee", brand="Northwind", category=tops)
-    hoodie = ProductFactory(name="Harbour Hoodie", slug="harbour-hoodie", brand="Fjordline", category=tops)
-    tee_m = VariantFactory(product=tee, sku="TEE-NAVY-M", options={"size": "M", "colour": "Navy"})
-    tee_l = VariantFactory(product=tee, sku="TEE-NAVY-L", options={"size": "L", "colour": "Navy"})
-    hood = VariantFactory(product=hoodie, sku="HOOD-GREY-L", options={"size": "L", "colour": "Grey"})
-    for variant, amount in ((tee_m, "20.00"), (tee_l, "20.00"), (hood, "45.00")):
-        for channel in Channel.objects.all():
-            PriceFactory(variant=variant, channel=channel, amount=amount)
-    stock.stock_receive(location=store, variant=tee_m, quantity=5)
-    stock.stock_receive(location=store, variant=hood, quantity=2)
-    return tee_m, tee_l, hood
+    return stock_the_shop(store=store)
 
 
 @pytest.fixture
