@@ -112,6 +112,8 @@ STORAGES = {
     },
 }
 
+# Printed on receipts (a UK VAT receipt must show it); empty leaves the line off.
+SHOP_VAT_NUMBER = env.str("SHOP_VAT_NUMBER", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hearth & Thread <hello@hearthandthread.example>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="customers.messaging.ConsoleTextBackend")
 MESSENGER_BACKEND = env.str("MESSENGER_BACKEND", default="customers.messaging.ConsoleTextBackend")

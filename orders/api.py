@@ -1,10 +1,12 @@
 """Orders API: checkout (Idempotency-Key required), my orders from every channel, cancel, voucher
 check, the staff till sale, and the Stripe webhook."""
+from django.conf import settings
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -23,7 +25,7 @@ from inventory.selectors import staff_location_get
 from . import services, stripe_gateway
 from .exceptions import CheckoutRefused
 from .models import Order, OrderLine, Payment
-from .selectors import order_list, voucher_evaluate
+from .selectors import order_link_key, order_list, order_tax_summary, voucher_evaluate
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAM = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
@@ -123,6 +125,13 @@ class PaymentOut(serializers.ModelSerializer):
         fields = ["method", "status", "currency", "authorised_amount", "captured_amount", "refunded_amount"]
 
 
+class TaxBandOut(serializers.Serializer):
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    net = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Excluding tax.")
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    gross = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Including tax.")
+
+
 class OrderOut(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     pickup_store = serializers.CharField(source="pickup_store.code", allow_null=True, default=None)
@@ -130,14 +139,25 @@ class OrderOut(serializers.ModelSerializer):
     delivery_method = serializers.CharField(source="delivery_method.code", allow_null=True, default=None)
     lines = OrderLineOut(many=True)
     payment = PaymentOut()
+    tax_summary = serializers.SerializerMethodField(help_text="Lines and delivery by tax rate, as on the receipt.")
+    receipt_url = serializers.SerializerMethodField(
+        help_text="The printable VAT receipt; the link opens it without signing in (the till prints it).")
 
     class Meta:
         model = Order
         fields = ["number", "status", "channel", "fulfilment", "pickup_store", "email", "ship_to_name",
                   "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_postcode", "ship_to_country",
                   "currency", "subtotal_amount", "discount_amount", "delivery_method", "delivery_amount",
-                  "delivery_tax_amount", "tax_amount", "tax_country", "total_amount", "voucher", "placed_at",
-                  "lines", "payment"]
+                  "delivery_tax_amount", "delivery_tax_rate", "tax_amount", "tax_country", "total_amount",
+                  "voucher", "placed_at", "lines", "payment", "tax_summary", "receipt_url"]
+
+    @extend_schema_field(TaxBandOut(many=True))
+    def get_tax_summary(self, order: Order) -> list:
+        return TaxBandOut(order_tax_summary(order=order), many=True).data
+
+    def get_receipt_url(self, order: Order) -> str:
+        path = reverse("storefront:order-receipt", args=[order.number])
+        return f"{settings.SITE_URL}{path}?key={order_link_key(order)}"
 
 
 def _scoped_key(request) -> str:

@@ -147,6 +147,8 @@ class Order(models.Model):
                                         related_name="+")
     delivery_amount = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Tax-inclusive.")
     delivery_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    delivery_tax_rate = models.DecimalField("delivery tax rate (%)", max_digits=5, decimal_places=2,
+                                            default=Decimal("0"))
     tax_amount = models.DecimalField(**MONEY, default=Decimal("0"),
                                      help_text="All the tax in the total: the lines' and the delivery's.")
     tax_country = models.CharField(max_length=2, blank=True, help_text="Whose rates applied.")

@@ -68,6 +68,7 @@ class Quote:
     delivery: DeliveryOption | None = None
     delivery_amount: Decimal = Decimal("0")
     delivery_tax: Decimal = Decimal("0")
+    delivery_tax_rate: Decimal = Decimal("0")
     options: list[DeliveryOption] = field(default_factory=list)
 
     @property
@@ -104,6 +105,7 @@ def quote(
         subtotal=sum(line_totals, Decimal("0")), discount=discount, delivery=delivery,
         delivery_amount=delivery_amount,
         delivery_tax=tax_included(delivery_amount, rates[TaxClass.STANDARD], currency),
+        delivery_tax_rate=rates[TaxClass.STANDARD] if delivery_amount else Decimal("0"),
         options=list(options),
     )
 

@@ -1,7 +1,10 @@
-"""Orders reads: whether a voucher applies and what it takes off, and a customer's orders from every
-channel. (How a discount spreads over lines is money.shares, used by pricing.)"""
+"""Orders reads: whether a voucher applies and what it takes off, a customer's orders from every
+channel, the signed key that opens one order without an account (its page and its receipt), and the
+VAT summary a receipt shows. (How a discount spreads over lines is money.shares, used by pricing.)"""
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core import signing
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -10,6 +13,8 @@ from customers.models import Customer
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
 from .money import round_money
+
+ORDER_LINK_SALT = "storefront.order"  # the salt links in emails already sent were signed with
 
 def voucher_evaluate(
     *, code: str, subtotal: Decimal, currency: str, customer: Customer | None, email: str = "", at=None
@@ -54,3 +59,46 @@ def order_list(*, customer: Customer) -> QuerySet[Order]:
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("location")))
         .order_by("-placed_at")
     )
+
+
+def order_link_key(order: Order) -> str:
+    """The signed part of an order page (or receipt) link that a guest, or the till's printer, opens
+    without an account."""
+    return signing.dumps(order.number, salt=ORDER_LINK_SALT)
+
+
+def order_link_key_valid(*, number: str, key: str) -> bool:
+    try:
+        return signing.loads(key, salt=ORDER_LINK_SALT) == number
+    except signing.BadSignature:
+        return False
+
+
+@dataclass(frozen=True)
+class TaxBand:
+    """What an order paid at one tax rate: the tax-inclusive amount, the tax inside it, and the rest."""
+
+    rate: Decimal
+    gross: Decimal
+    tax: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.tax
+
+
+def order_tax_summary(*, order: Order) -> list[TaxBand]:
+    """The receipt's VAT summary: lines (after their share of vouchers) and delivery grouped by the rate
+    frozen on them when the order was placed, highest rate first. The bands' tax adds up to the
+    order's tax and their gross to its total, because both are sums of the same per-line amounts.
+    Reads order.lines.all(), so a prefetch makes it free."""
+    bands: dict[Decimal, list[Decimal]] = {}
+    for line in order.lines.all():
+        band = bands.setdefault(line.tax_rate, [Decimal("0"), Decimal("0")])
+        band[0] += line.total_amount
+        band[1] += line.tax_amount
+    if order.delivery_amount:
+        band = bands.setdefault(order.delivery_tax_rate, [Decimal("0"), Decimal("0")])
+        band[0] += order.delivery_amount
+        band[1] += order.delivery_tax_amount
+    return [TaxBand(rate=rate, gross=gross, tax=tax) for rate, (gross, tax) in sorted(bands.items(), reverse=True)]

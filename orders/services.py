@@ -299,7 +299,8 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
         pickup_store=choice.pickup_store, email=choice.email, phone=choice.phone, currency=q.currency,
         subtotal_amount=q.subtotal, discount_amount=q.discount, total_amount=q.total, voucher=voucher,
         delivery_method=q.delivery.method if q.delivery else None, delivery_amount=q.delivery_amount,
-        delivery_tax_amount=q.delivery_tax, tax_amount=q.tax, tax_country=q.tax_country, placed_by=actor,
+        delivery_tax_amount=q.delivery_tax, delivery_tax_rate=q.delivery_tax_rate, tax_amount=q.tax,
+        tax_country=q.tax_country, placed_by=actor,
         **({} if ship_to is None else {
             "ship_to_name": ship_to.name, "ship_to_line1": ship_to.line1, "ship_to_line2": ship_to.line2,
             "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,

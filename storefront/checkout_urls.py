@@ -1,4 +1,4 @@
-"""Checkout, the order page (status, tracking, pickup code and QR) and return requests."""
+"""Checkout, the order page (status, tracking, pickup code and QR), return requests and the receipt."""
 from django.urls import path
 
 from .views import checkout, orders
@@ -6,4 +6,5 @@ from .views import checkout, orders
 urlpatterns = [
     path("checkout/", checkout.checkout, name="checkout"),
     path("orders/<str:number>/", orders.order_page, name="order"),
+    path("orders/<str:number>/receipt/", orders.order_receipt, name="order-receipt"),
 ]

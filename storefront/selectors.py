@@ -1,15 +1,12 @@
-"""Storefront reads: where a typed postcode or town is (near which stores), the signed links that open
-an order page without signing in, and what of an order can still be returned."""
+"""Storefront reads: where a typed postcode or town is (near which stores), and what of an order can
+still be returned."""
 import re
 
-from django.core import signing
 from django.db.models import Q
 
 from fulfillment.models import Return, ReturnLine
 from inventory.models import Location
 from orders.models import Order
-
-ORDER_LINK_SALT = "storefront.order"
 
 
 def place_find(*, query: str) -> tuple[float, float, str] | None:
@@ -40,18 +37,6 @@ def place_find(*, query: str) -> tuple[float, float, str] | None:
     if match:
         return match.latitude, match.longitude, match.city
     return None
-
-
-def order_link_key(order: Order) -> str:
-    """The signed part of an order page link a guest can open without an account."""
-    return signing.dumps(order.number, salt=ORDER_LINK_SALT)
-
-
-def order_link_key_valid(*, number: str, key: str) -> bool:
-    try:
-        return signing.loads(key, salt=ORDER_LINK_SALT) == number
-    except signing.BadSignature:
-        return False
 
 
 def order_returnable_lines(*, order: Order) -> list[tuple]:

@@ -7,8 +7,7 @@ from django.urls import reverse
 from customers.messaging import message_queue
 from customers.models import OutboxMessage
 from orders.models import Order
-
-from .selectors import order_link_key
+from orders.selectors import order_link_key
 
 
 def order_page_link(order: Order) -> str:

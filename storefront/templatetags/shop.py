@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from django import template
 
+from orders.money import smallest_unit
+
 register = template.Library()
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
@@ -10,11 +12,12 @@ SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 @register.filter
 def money(amount, currency="GBP"):
-    """20 → "£20.00"; an unknown currency is written after the amount."""
+    """20 → "£20.00", 1500 JPY → "1,500 JPY" (to the currency's smallest unit); an unknown currency is
+    written after the amount."""
     if amount is None or amount == "":
         return ""
-    value = Decimal(amount).quantize(Decimal("0.01"))
     code = (currency or "GBP").upper()
+    value = Decimal(amount).quantize(smallest_unit(code))
     symbol = SYMBOLS.get(code)
     return f"{symbol}{value:,}" if symbol else f"{value:,} {code}"
 
@@ -35,3 +38,10 @@ def widget(field, **attrs):
 def get(mapping, key):
     """mapping[key] in a template, or None."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def percent(rate):
+    """A tax rate as printed on a receipt: 20.00 → "20%", 13.50 → "13.5%"."""
+    value = Decimal(rate).normalize()
+    return f"{value:f}%"

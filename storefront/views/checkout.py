@@ -19,9 +19,10 @@ from inventory.exceptions import InsufficientStock
 from orders import services as order_services
 from orders.exceptions import CheckoutInProgress, IdempotencyKeyReused, PaymentDeclined, PaymentProviderError
 from orders.models import Order, Payment
+from orders.selectors import order_link_key
 
 from ..forms import CheckoutForm, pickup_stores
-from ..selectors import order_link_key, place_find
+from ..selectors import place_find
 from ..services import order_confirmation_send
 from ..shopper import REFUSALS, add_errors, cart_for, chosen_store, customer_for, field_errors, web_channel
 

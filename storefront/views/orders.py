@@ -1,22 +1,28 @@
-"""The order page (status, each fulfilment's tracking, the pickup code and its QR) and return requests.
-Customers reach their own orders from their account; guests through the signed link they were given."""
+"""The order page (status, each fulfilment's tracking, the pickup code and its QR), return requests and
+the printable receipt. Customers reach their own orders from their account; guests (and the till's
+printer) through the signed link they were given."""
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from fulfillment.models import Fulfillment, Return
 from fulfillment.services import pickup_qr_token, return_request
-from orders.models import Order
+from orders.models import Order, OrderLine
+from orders.selectors import order_link_key, order_link_key_valid, order_tax_summary
 
 from ..forms import ReturnForm
-from ..selectors import order_link_key, order_link_key_valid, order_returnable_lines
+from ..selectors import order_returnable_lines
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, web_channel
 
 
 def _visible_order(request, number: str) -> Order | None:
-    order = (Order.objects.select_related("channel", "pickup_store", "payment", "customer", "delivery_method")
-             .prefetch_related("lines").filter(number=number).first())
+    order = (Order.objects.select_related("channel", "pickup_store", "payment", "customer", "delivery_method",
+                                          "placed_by")
+             .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("location")))
+             .filter(number=number).first())
     if order is None:
         return None
     customer = customer_for(request)
@@ -82,3 +88,23 @@ def order_page(request, number: str):
         "returns": Return.objects.filter(order=order).prefetch_related("lines__order_line").order_by("created_at"),
         "key": order_link_key(order),
     }, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def order_receipt(request, number: str):
+    """A VAT receipt: who sold it (the store, for a till sale or a pickup), every line with its rate, the
+    discount, delivery, total and payment, the VAT summary per rate, and every refund with its VAT."""
+    order = _visible_order(request, number)
+    if order is None:
+        return render(request, "404.html", {
+            "message": "We cannot show that receipt. Sign in to the account the order was placed with, or use "
+                       "the link in your confirmation email."}, status=404)
+    store = order.pickup_store
+    if order.fulfilment == Order.Fulfilment.TILL:
+        store = order.lines.all()[0].location  # a till sale's lines are all at the till's store
+    return render(request, "storefront/receipt.html", {
+        "order": order, "store": store, "bands": order_tax_summary(order=order),
+        "net_total": order.total_amount - order.tax_amount,
+        "refunds": list(order.payment.refunds.order_by("created_at")), "key": order_link_key(order),
+        "vat_number": settings.SHOP_VAT_NUMBER,
+    })

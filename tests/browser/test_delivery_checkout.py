@@ -1,6 +1,6 @@
 """A delivery checkout in a real browser: the shopper gives an address, picks a delivery option with its
-price and arrival, sees the total with delivery and VAT, pays by card and the order is sent from a
-location that can ship it."""
+price and arrival, sees the total with delivery and VAT, pays by card, the order is sent from a
+location that can ship it, and the receipt breaks out the VAT per rate."""
 import re
 from decimal import Decimal
 
@@ -47,6 +47,12 @@ def test_a_shopper_has_an_order_delivered_and_pays_for_express(browser_page, scr
     assert page.locator("#order-status").inner_text() == "Placed"
     assert "Delivering to Grace Hopper, 1 Deansgate, Manchester M3 1AZ" in page.inner_text("main")
     screens.take(page, "delivery order placed")
+
+    page.get_by_role("link", name="Receipt with the VAT breakdown").click()
+    assert page.title().startswith("Receipt R")
+    # 45.00 hoodie + 7.95 express, all at 20%: VAT 7.50 + 1.33
+    assert page.locator("#vat-summary tbody").inner_text().split() == ["20%", "£44.12", "£8.83", "£52.95"]
+    screens.take(page, "receipt")
 
     order = Order.objects.get()
     assert (order.fulfilment, order.delivery_method.code, order.delivery_amount, order.total_amount) == (
