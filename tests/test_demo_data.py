@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Count, Sum
 
-from catalog.models import Category, Channel, Price, Product, Variant
+from catalog.models import Category, Channel, Price, Product, TaxClass, Variant
 from inventory.models import Location, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 
@@ -90,6 +90,18 @@ def test_stock_exists_and_agrees_with_the_ledger_everywhere(demo_data):
             assert 0.4 * variants < rows < 0.7 * variants, location.code
     assert StockLevel.objects.filter(location__kind=Location.Kind.STORE, safety_stock=1).exists()
     assert not StockMovement.objects.exclude(reason=StockMovement.Reason.RECEIPT).exists()
+
+
+@pytest.mark.django_db
+def test_childrens_clothes_are_zero_rated_and_every_variant_weighs_something(demo_data):
+    kids = Product.objects.filter(category__parent__slug="kids")
+    assert kids.exists() and set(kids.values_list("tax_class", flat=True)) == {TaxClass.ZERO}
+    assert set(Product.objects.exclude(category__parent__slug="kids").values_list("tax_class", flat=True)) == {
+        TaxClass.STANDARD}
+    assert not Variant.objects.filter(weight_grams=0).exists()
+    pan_sizes = list(Variant.objects.filter(product__category__slug="home-cookware", options__size__in=["20cm", "28cm"])
+                     .order_by("product_id", "sku").values_list("options__size", "weight_grams")[:2])
+    assert pan_sizes[0][1] < pan_sizes[1][1]  # the bigger pan weighs more
 
 
 @pytest.mark.django_db

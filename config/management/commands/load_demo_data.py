@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils.text import slugify
 from tqdm import tqdm
 
-from catalog.models import Category, Channel, Price, Product, Variant
+from catalog.models import Category, Channel, Price, Product, TaxClass, Variant
 from inventory.models import Location, StockLevel, StockMovement
 from inventory.services import StockLine, stock_receive_many, stock_set_safety_stock
 
@@ -181,6 +181,8 @@ class Range:
     colours: tuple[str, ...] = ()
     colours_per_product: tuple[int, ...] = (2, 2, 3, 3, 4)
     care: tuple[str, ...] = CLOTHES_CARE
+    grams: int = 300  # the smallest size's weight; each size up adds a tenth (delivery weight bands use it)
+    tax_class: str = TaxClass.STANDARD  # children's clothes are zero-rated for VAT in the UK
 
     @property
     def slug(self) -> str:
@@ -194,27 +196,27 @@ RANGES = [
           (HOUSE, ESSENTIALS), (12, 39), "An easy everyday top that works on its own or under a jacket.",
           ("Soft, breathable fabric that keeps its shape wash after wash.", "True to size; size down for a closer fit.",
            "Dropped shoulders and a straight hem.", "Made with responsibly sourced cotton."),
-          sizes=WOMENS_LETTERS, colours=WOMENS_COLOURS),
+          sizes=WOMENS_LETTERS, colours=WOMENS_COLOURS, grams=200),
     Range("WDR", "women", "Dresses", 18,
           ("Linen", "Jersey", "Floral Print", "Tiered", "Satin", "Broderie", "Pleated", "Spot Print"),
           ("Midi Dress", "Maxi Dress", "Shirt Dress", "Slip Dress", "Wrap Dress", "Smock Dress"),
           (HOUSE,), (29, 89), "A dress that goes from the office to the weekend.",
           ("Fully lined with hidden side pockets.", "Adjustable tie waist for a shaped fit.",
            "Falls to mid-calf on a 5'7\" frame.", "Lightweight and easy to pack."),
-          sizes=WOMENS_NUMERIC, colours=WOMENS_COLOURS, colours_per_product=(2, 2, 3)),
+          sizes=WOMENS_NUMERIC, colours=WOMENS_COLOURS, colours_per_product=(2, 2, 3), grams=350),
     Range("WKN", "women", "Knitwear", 14,
           ("Merino", "Cashmere Blend", "Cable Knit", "Chunky", "Ribbed", "Lambswool"),
           ("Crew Neck Jumper", "V-Neck Jumper", "Cardigan", "Roll Neck Jumper", "Tank"),
           (HOUSE, NORDVIK, PENNINE), (29, 99), "A warm knit for layering through the colder months.",
           ("Spun from soft, non-itchy yarn.", "Relaxed fit with ribbed cuffs and hem.",
            "Knitted in a family-run mill.", "Naturally temperature-regulating wool."),
-          sizes=WOMENS_LETTERS, colours=WOMENS_COLOURS, care=("Cool hand wash or dry clean.",)),
+          sizes=WOMENS_LETTERS, colours=WOMENS_COLOURS, care=("Cool hand wash or dry clean.",), grams=450),
     Range("WJN", "women", "Jeans", 8,
           ("Straight Leg", "Wide Leg", "Slim", "Barrel Leg", "Mom", "Bootcut", "Skinny", "Cropped Flare"), ("Jeans",),
           (ASHBY, HOUSE), (29, 69), "Denim cut to sit right and move with you.",
           ("Rigid cotton that softens with wear.", "A touch of stretch for all-day comfort.",
            "Inside leg 30\" on every size.", "Made with recycled cotton."),
-          sizes=WOMENS_NUMERIC, colours=DENIM_COLOURS, colours_per_product=(2, 2, 3)),
+          sizes=WOMENS_NUMERIC, colours=DENIM_COLOURS, colours_per_product=(2, 2, 3), grams=650),
     Range("WTR", "women", "Trousers", 10,
           ("Wide Leg", "Slim", "Straight Leg", "Cropped", "High Rise", "Pleated"),
           ("Chinos", "Tailored Trousers", "Linen Trousers", "Cargo Trousers"),
@@ -222,7 +224,7 @@ RANGES = [
           ("Belt loops and deep front pockets.", "Elasticated back waist.", "Pressed front crease.",
            "Inside leg 30\" on every size."),
           sizes=WOMENS_NUMERIC, colours=("Stone", "Khaki", "Navy", "Black", "Camel", "Olive", "Ecru"),
-          colours_per_product=(2, 2, 3)),
+          colours_per_product=(2, 2, 3), grams=500),
     Range("WCT", "women", "Coats & Jackets", 10,
           ("Wool Blend", "Quilted", "Waxed", "Longline", "Borg-Lined", "Showerproof"),
           ("Coat", "Jacket", "Trench Coat", "Gilet", "Parka"),
@@ -230,34 +232,34 @@ RANGES = [
           ("Water-repellent finish.", "Two-way zip and press-stud storm flap.", "Warm but light enough to layer.",
            "Recycled polyester padding."),
           sizes=WOMENS_LETTERS, colours=("Navy", "Black", "Camel", "Khaki", "Olive", "Stone", "Chocolate"),
-          colours_per_product=(2, 2, 3)),
+          colours_per_product=(2, 2, 3), grams=1200),
     Range("MSH", "men", "Shirts", 16,
           ("Oxford", "Linen", "Brushed Cotton", "Poplin", "Chambray", "Flannel Check"),
           ("Shirt", "Overshirt", "Short Sleeve Shirt", "Button-Down Shirt"),
           (HOUSE, ESSENTIALS), (22, 55), "A smart-casual shirt that looks right with or without a tie.",
           ("Regular fit with a curved hem.", "Easy-iron finish.", "Mother-of-pearl effect buttons.",
            "Garment-washed for a lived-in feel."),
-          sizes=MENS_LETTERS, colours=MENS_COLOURS),
+          sizes=MENS_LETTERS, colours=MENS_COLOURS, grams=300),
     Range("MTS", "men", "T-Shirts & Polos", 16,
           ("Heavyweight", "Organic Cotton", "Pique", "Striped", "Pocket", "Slub"),
           ("T-Shirt", "Polo Shirt", "Long Sleeve T-Shirt", "Henley"),
           (ESSENTIALS, HOUSE), (10, 29), "An everyday staple that earns its place in the drawer.",
           ("Pre-shrunk so the fit stays true.", "Ribbed collar that keeps its shape.",
            "Made with organic cotton.", "Slightly longer in the back."),
-          sizes=MENS_LETTERS, colours=MENS_COLOURS),
+          sizes=MENS_LETTERS, colours=MENS_COLOURS, grams=220),
     Range("MKN", "men", "Knitwear", 12,
           ("Merino", "Lambswool", "Cotton", "Fisherman", "Donegal", "Shetland"),
           ("Crew Neck Jumper", "V-Neck Jumper", "Cardigan", "Roll Neck Jumper"),
           (HOUSE, NORDVIK, PENNINE), (29, 99), "A knit for cold mornings and long walks.",
           ("Fully fashioned shoulders.", "Soft enough to wear next to the skin.", "Knitted in a family-run mill.",
            "Classic fit with ribbed trims."),
-          sizes=MENS_LETTERS, colours=MENS_COLOURS, care=("Cool hand wash or dry clean.",)),
+          sizes=MENS_LETTERS, colours=MENS_COLOURS, care=("Cool hand wash or dry clean.",), grams=500),
     Range("MJN", "men", "Jeans", 6,
           ("Slim", "Straight", "Relaxed", "Tapered", "Loose", "Bootcut"), ("Jeans",),
           (ASHBY, HOUSE), (29, 69), "Denim cut for real life: sitting, cycling, standing at the bar.",
           ("Rigid cotton that softens with wear.", "A touch of stretch for all-day comfort.",
            "Regular leg length 32\".", "Reinforced pocket bags."),
-          sizes=MENS_WAIST, colours=DENIM_COLOURS, colours_per_product=(2, 2, 3)),
+          sizes=MENS_WAIST, colours=DENIM_COLOURS, colours_per_product=(2, 2, 3), grams=700),
     Range("MTR", "men", "Trousers", 8,
           ("Slim", "Straight", "Relaxed", "Tapered", "Stretch"),
           ("Chinos", "Cord Trousers", "Cargo Trousers", "Tailored Trousers"),
@@ -265,7 +267,7 @@ RANGES = [
           ("Belt loops and a hidden coin pocket.", "A touch of stretch for all-day comfort.",
            "Regular leg length 32\".", "Garment-dyed for a soft handle."),
           sizes=MENS_WAIST, colours=("Stone", "Navy", "Olive", "Khaki", "Charcoal", "Chocolate"),
-          colours_per_product=(2, 2, 3)),
+          colours_per_product=(2, 2, 3), grams=550),
     Range("MCT", "men", "Coats & Jackets", 8,
           ("Wool Blend", "Quilted", "Waxed", "Harrington", "Padded", "Showerproof"),
           ("Coat", "Jacket", "Overcoat", "Gilet", "Parka"),
@@ -273,34 +275,34 @@ RANGES = [
           ("Water-repellent finish.", "Inside zip pocket for your phone.", "Warm but light enough to layer.",
            "Recycled polyester padding."),
           sizes=MENS_LETTERS, colours=("Navy", "Black", "Camel", "Khaki", "Olive", "Charcoal"),
-          colours_per_product=(2, 2, 3)),
+          colours_per_product=(2, 2, 3), grams=1400),
     Range("KGL", "kids", "Girls", 10,
           ("Frill", "Floral", "Rainbow", "Striped", "Heart Print"),
           ("Dress", "T-Shirt", "Leggings", "Pinafore", "Hoodie"),
           (KIDS_BRAND,), (8, 24), "Made for playgrounds, puddles and parties.",
           ("Soft cotton that stands up to the wash.", "Easy to put on without help.",
            "Room to grow with adjustable waist."),
-          sizes=KIDS_AGES, colours=KIDS_COLOURS),
+          sizes=KIDS_AGES, colours=KIDS_COLOURS, grams=150, tax_class=TaxClass.ZERO),
     Range("KBY", "kids", "Boys", 10,
           ("Dinosaur", "Striped", "Jersey", "Space Print", "Camo Print"),
           ("T-Shirt", "Joggers", "Hoodie", "Shorts", "Shirt"),
           (KIDS_BRAND,), (8, 24), "Made for climbing, kicking and running about.",
           ("Reinforced knees.", "Soft cotton that stands up to the wash.", "Room to grow with adjustable waist."),
-          sizes=KIDS_AGES, colours=KIDS_COLOURS),
+          sizes=KIDS_AGES, colours=KIDS_COLOURS, grams=150, tax_class=TaxClass.ZERO),
     Range("KBB", "kids", "Baby", 10,
           ("Organic Cotton", "Ribbed", "Bunny", "Spot Print", "Knitted"),
           ("Sleepsuit", "Bodysuit", "Dungarees", "Cardigan", "Romper"),
           (KIDS_BRAND,), (8, 20), "Gentle on new skin and quick to change.",
           ("Popper fastenings all the way down.", "Organic cotton, no scratchy labels.", "Fold-over mitten cuffs."),
           sizes=BABY_AGES, colours=("White", "Cream", "Sage", "Lilac", "Sky Blue", "Yellow"),
-          colours_per_product=(2, 2, 3)),
+          colours_per_product=(2, 2, 3), grams=90, tax_class=TaxClass.ZERO),
     Range("ASH", "accessories", "Scarves & Hats", 20,
           ("Lambswool", "Cable Knit", "Check", "Ribbed", "Cashmere Blend", "Fleece-Lined"),
           ("Scarf", "Beanie", "Gloves", "Bucket Hat", "Snood"),
           (HOUSE, NORDVIK, PENNINE), (12, 39), "The finishing touch for cold, bright days.",
           ("One size fits most.", "Brushed for extra softness.", "Gift-boxed on request in store."),
           colours=WOMENS_COLOURS + ("Charcoal", "Grey Marl"), colours_per_product=(2, 3, 3, 4),
-          care=("Cool hand wash.",)),
+          care=("Cool hand wash.",), grams=150),
     Range("ABG", "accessories", "Bags", 16,
           ("Leather", "Canvas", "Recycled Nylon", "Suede", "Woven"),
           ("Tote Bag", "Crossbody Bag", "Backpack", "Weekender", "Purse"),
@@ -308,51 +310,51 @@ RANGES = [
           ("Interior zip pocket and key clip.", "Adjustable strap.", "Water-resistant base.",
            "Fits a 13\" laptop."),
           colours=("Black", "Chocolate", "Camel", "Navy", "Olive", "Stone"), colours_per_product=(2, 3),
-          care=("Wipe clean with a damp cloth.",)),
+          care=("Wipe clean with a damp cloth.",), grams=700),
     Range("HBD", "home", "Bedding", 24,
           ("Washed Linen", "Percale", "Brushed Cotton", "Seersucker", "Sateen", "Waffle", "Striped", "Jacquard"),
           ("Duvet Cover Set", "Fitted Sheet", "Flat Sheet", "Bedspread", "Pillowcase Pair"),
           (HOUSE, FERNHILL), (25, 110), "Bedding that gets softer every time you wash it.",
           ("400 thread count cotton.", "Envelope-style pillowcases.", "Deep fitted sheets for mattresses up to 35cm.",
            "OEKO-TEX certified."),
-          sizes=BED_SIZES, care=HOME_CARE[:1]),
+          sizes=BED_SIZES, care=HOME_CARE[:1], grams=1500),
     Range("HBT", "home", "Bath", 20,
           ("Egyptian Cotton", "Waffle", "Ribbed", "Turkish Cotton", "Quick-Dry"),
           ("Hand Towel", "Bath Towel", "Bath Sheet", "Bath Mat", "Robe"),
           (HOUSE, FERNHILL), (8, 45), "Thick, absorbent towels with a hotel feel.",
           ("650gsm loops.", "Hanging loop on every towel.", "Gets fluffier with every wash."),
-          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[:1]),
+          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[:1], grams=600),
     Range("HKT", "home", "Kitchen", 24,
           ("Stoneware", "Enamel", "Glass", "Speckled", "Ceramic", "Recycled Glass"),
           ("Mug", "Teapot", "Storage Jar", "Mixing Bowl", "Utensil Pot", "Butter Dish"),
           (HOUSE, COPPERLEAF), (8, 40), "Kitchen pieces for everyday cooking and baking.",
           ("Hand-glazed, so every piece is slightly different.", "Stacks neatly in the cupboard.",
            "Airtight bamboo lid."),
-          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[2:]),
+          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[2:], grams=800),
     Range("HCK", "home", "Cookware", 12,
           ("Cast Iron", "Stainless Steel", "Non-Stick", "Copper-Base", "Carbon Steel"),
           ("Frying Pan", "Saucepan", "Sauté Pan", "Casserole Dish"),
           (COPPERLEAF,), (29, 99), "Pans that heat evenly and last for years.",
           ("Suitable for all hobs, including induction.", "Oven safe to 220°C.", "Lifetime guarantee."),
-          sizes=PAN_SIZES, care=("Hand wash and dry straight away.",)),
+          sizes=PAN_SIZES, care=("Hand wash and dry straight away.",), grams=2200),
     Range("HDN", "home", "Dining", 20,
           ("Stoneware", "Porcelain", "Reactive Glaze", "Speckled", "Hand-Painted"),
           ("Dinner Plate", "Side Plate", "Pasta Bowl", "Cereal Bowl", "Serving Platter", "Jug"),
           (HOUSE, COPPERLEAF), (8, 45), "For long lunches and weeknight suppers alike.",
           ("Sold individually so you can mix and match.", "Chip-resistant glaze.", "Made in Stoke-on-Trent."),
-          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[2:]),
+          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[2:], grams=650),
     Range("HLV", "home", "Living", 24,
           ("Bouclé", "Velvet", "Wool", "Chunky Knit", "Herringbone", "Embroidered", "Linen"),
           ("Cushion", "Throw", "Footstool", "Pouffe"),
           (HOUSE, PENNINE), (15, 99), "Soft furnishings that make a room feel finished.",
           ("Feather-filled pad included.", "Zip closure, removable cover.", "Woven in Yorkshire."),
-          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[:1]),
+          colours=HOME_COLOURS, colours_per_product=(2, 3, 4), care=HOME_CARE[:1], grams=1200),
     Range("HCN", "home", "Candles & Fragrance", 12,
           ("Fig & Cedar", "Sea Salt", "Wild Mint", "Amber & Oud", "English Pear", "Fresh Linen"),
           ("Scented Candle", "Reed Diffuser", "Room Spray"),
           (HOUSE,), (9, 35), "Fragrance for the home, blended in England.",
           ("Natural soy wax with a cotton wick.", "Up to 40 hours' burn time.", "Vegan and cruelty free."),
-          sizes=CANDLE_SIZES, care=("Never leave a burning candle unattended.",)),
+          sizes=CANDLE_SIZES, care=("Never leave a burning candle unattended.",), grams=450),
 ]
 
 EAN_PREFIX = "5069421"  # UK GS1 range ("50"); seven digits, leaving five for the item reference
@@ -394,7 +396,7 @@ def build_catalog() -> Catalog:
             details = " ".join(rng.sample(r.details, 2))
             product = Product(
                 name=name, slug=slugify(f"{name} {stem}"), brand=brand,
-                description=f"{r.blurb} {details} {rng.choice(r.care)}",
+                description=f"{r.blurb} {details} {rng.choice(r.care)}", tax_class=r.tax_class,
             )
             catalog.products.append(product)
             catalog.category_of[product.slug] = r.slug
@@ -404,7 +406,7 @@ def build_catalog() -> Catalog:
                 online = Decimal(int(base * Decimal("0.8"))) - Decimal("0.01")
             colours = rng.sample(r.colours, rng.choice(r.colours_per_product)) if r.colours else [None]
             for colour in colours:
-                for size in r.sizes or [None]:
+                for step, size in enumerate(r.sizes or [None]):
                     options, parts = {}, [stem]
                     if colour:
                         options["colour"] = colour
@@ -414,7 +416,8 @@ def build_catalog() -> Catalog:
                         parts.append(size[1])
                     sku = "-".join(parts)
                     barcode = ean13(f"{EAN_PREFIX}{len(catalog.variants) + 1:05d}")
-                    catalog.variants.append(Variant(sku=sku, barcode=barcode, options=options))
+                    grams = r.grams + r.grams * step // 10
+                    catalog.variants.append(Variant(sku=sku, barcode=barcode, options=options, weight_grams=grams))
                     catalog.product_of[sku] = product.slug
                     catalog.prices[sku] = {Channel.WEB: online, Channel.MOBILE: online, Channel.TILL: base}
     return catalog
