@@ -8,32 +8,39 @@ from fulfillment.models import Return, ReturnLine
 from inventory.models import Location
 from orders.models import Order
 
+from .postcodes import AREAS
+
 
 def place_find(*, query: str) -> tuple[float, float, str] | None:
-    """A point for a typed UK postcode or town, found among our own stores' addresses (the shop runs
-    offline, with no geocoding service): the same postcode district first (e.g. "M4"), then the same
-    postcode area ("M"), then a town or store name. Returns (latitude, longitude, what matched)."""
+    """A point for a typed UK postcode or town, found offline (no geocoding service): one of our stores
+    in the same postcode district (e.g. "M4"), else the postcode area's main town ("M": Manchester, from
+    postcodes.AREAS); for a town, one of our stores there, else a main post town, else a store whose town
+    or name contains the text. Returns (latitude, longitude, what matched)."""
     text = " ".join(query.split())
     if not text:
         return None
     stores = Location.objects.active()
     compact = text.upper().replace(" ", "")
-    district = re.match(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)", compact)
-    if district:
-        outward = district.group(1)
+    postcode = re.match(r"^([A-Z]{1,2})([0-9][0-9A-Z]?)", compact)
+    if postcode:
+        outward = postcode.group(0)
         # "W1C1DA" → district "W1C"; a full postcode also tells us where the outward code ends.
         if len(compact) >= 5 and re.match(r"^[0-9][A-Z]{2}$", compact[-3:]):
             outward = compact[:-3]
         match = stores.filter(postcode__istartswith=f"{outward} ").first()
         if match:
             return match.latitude, match.longitude, f"{outward} ({match.city})"
-        area = re.match(r"^[A-Z]{1,2}", compact).group(0)
-        match = next((s for s in stores.exclude(postcode="")
-                      if re.match(r"^[A-Z]{0,2}", s.postcode.upper()).group(0) == area), None)
-        if match:
-            return match.latitude, match.longitude, f"{area} postcode area ({match.city})"
-    match = stores.filter(Q(city__iexact=text)).first() or stores.filter(
-        Q(city__icontains=text) | Q(name__icontains=text)).first()
+        area = postcode.group(1)
+        if area in AREAS:
+            town, latitude, longitude = AREAS[area]
+            return latitude, longitude, f"{area} postcode area ({town})"
+    match = stores.filter(city__iexact=text).first()
+    if match:
+        return match.latitude, match.longitude, match.city
+    town = next((place for place in AREAS.values() if place[0].lower() == text.lower()), None)
+    if town:
+        return town[1], town[2], town[0]
+    match = stores.filter(Q(city__icontains=text) | Q(name__icontains=text)).first()
     if match:
         return match.latitude, match.longitude, match.city
     return None

@@ -35,6 +35,16 @@ def test_the_product_page_shows_each_variant_with_price_and_the_stores_near_a_po
     assert "London Oxford Street" in html and "5 in stock" in html
 
 
+def test_a_postcode_or_town_with_none_of_our_stores_still_finds_the_nearest(browser, goods, store, other_store):
+    """Neither store is in Leeds (LS) or York: the area's town places the shopper, and Manchester is nearer."""
+    for typed, said in (("LS1 4AP", "LS postcode area (Leeds)"), ("ls6", "LS postcode area (Leeds)"), ("York", "York")):
+        html = page(browser.get("/stores/", {"near": typed}))
+        assert f"Stores nearest to {said}" in html, typed
+        assert html.index("Manchester Arndale") < html.index("London Oxford Street"), typed
+    html = page(browser.get("/stores/", {"near": "BN1 1AA"}))  # Brighton: London is nearer
+    assert html.index("London Oxford Street") < html.index("Manchester Arndale")
+
+
 def test_a_place_we_cannot_find_is_said_next_to_the_postcode_field(browser, goods):
     response = browser.get("/shop/organic-tee/", {"near": "Atlantis"})
     assert error_next_to(response, "id_near") == (
