@@ -5,8 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import F, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from catalog.models import Channel
 from catalog.selectors import prices_in_force

@@ -14,7 +14,6 @@ from backoffice.roles import STORE_STAFF, role_assign
 from customers.messaging import messages_deliver_pending
 from fulfillment.models import Fulfillment
 from fulfillment.services import pickups_expire
-from inventory import services as stock
 from inventory.models import StockLevel
 from inventory.selectors import ledger_drift
 from orders.models import Order

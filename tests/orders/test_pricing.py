@@ -7,14 +7,14 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from catalog.models import Channel, TaxClass, TaxRate
+from catalog.models import TaxClass, TaxRate
 from fulfillment.models import Fulfillment
 from inventory import services as stock
 from orders.models import DeliveryMethod, DeliveryRate, Order, Refund, Voucher
 from orders.pricing import delivery_options, quote
 from orders.stripe_gateway import to_minor_units
 from tests.customers.conftest import app_client, register
-from tests.factories import LocationFactory, PriceFactory, ProductFactory, UserFactory, VariantFactory, card
+from tests.factories import LocationFactory, ProductFactory, UserFactory, VariantFactory, card
 
 pytestmark = pytest.mark.django_db
 
