@@ -10,8 +10,9 @@ from orders.models import Order
 from orders.selectors import order_link_key
 
 
-def order_page_link(order: Order) -> str:
-    return f"{settings.SITE_URL}{reverse('storefront:order', args=[order.number])}?key={order_link_key(order)}"
+def order_page_link(order: Order, page: str = "storefront:order") -> str:
+    """The order page (or its receipt, page="storefront:order-receipt") with the signed key: opens without an account."""
+    return f"{settings.SITE_URL}{reverse(page, args=[order.number])}?key={order_link_key(order)}"
 
 
 @transaction.atomic
@@ -21,6 +22,7 @@ def order_confirmation_send(*, order: Order) -> None:
     if OutboxMessage.objects.filter(template="order_confirmation", reference=f"order:{locked.number}").exists():
         return
     message_queue(template="order_confirmation", context={"order": locked, "lines": list(locked.lines.all()),
-                                                          "order_link": order_page_link(locked)},
+                                                          "order_link": order_page_link(locked),
+                                                          "receipt_link": order_page_link(locked, "storefront:order-receipt")},
                   customer=locked.customer, email=locked.email, reference=f"order:{locked.number}",
                   medium=OutboxMessage.Medium.EMAIL)

@@ -110,9 +110,11 @@ def test_a_card_paid_delivery_charges_the_delivery_and_confirms_by_email(browser
         Decimal("43.95"), Decimal("3.95"), Decimal("43.95"))
     email = OutboxMessage.objects.get(template="order_confirmation")
     assert (email.recipient, email.subject) == ("grace@example.com", f"Thank you for your order {order.number}")
-    link = re.search(r"https?://\S+", email.body).group(0)
+    link, receipt = re.findall(r"https?://\S+", email.body)
     opened = Client().get(urlsplit(link).path, dict(parse_qsl(urlsplit(link).query)))
     assert opened.status_code == 200 and f"Order {order.number}" in page(opened)
+    printed = Client().get(urlsplit(receipt).path, dict(parse_qsl(urlsplit(receipt).query)))
+    assert printed.status_code == 200 and 'id="vat-total">£7.33<' in page(printed)  # 6.67 in 40.00, 0.66 in 3.95
 
 
 def test_an_empty_basket_cannot_check_out(browser, goods):
