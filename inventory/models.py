@@ -74,10 +74,14 @@ class Location(models.Model):
 
 
 class StockLevel(models.Model):
-    """The buckets of one variant at one location. available = on_hand − committed − reserved − unavailable."""
+    """The buckets of one variant at one location. available = on_hand − committed − reserved − unavailable.
 
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
-    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stock_levels")
+    The foreign keys carry no index of their own: the unique (location, variant) and the (variant, location)
+    indexes serve lookups by either, and a lone location index lured the planner into reading every row of
+    the ~200 shipping locations for a product page's delivery stock (bench/availability.py: 67 → 34 ms)."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels", db_index=False)
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stock_levels", db_index=False)
     on_hand = models.IntegerField(default=0)
     committed = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
