@@ -88,16 +88,22 @@ class TaxBand:
 
 
 def order_tax_summary(*, order: Order) -> list[TaxBand]:
-    """The receipt's VAT summary: lines (after their share of vouchers) and delivery grouped by the rate
-    frozen on them when the order was placed, highest rate first. The bands' tax adds up to the
-    order's tax and their gross to its total, because both are sums of the same per-line amounts.
-    Reads order.lines.all(), so a prefetch makes it free."""
+    """The receipt's VAT summary: what the shopper pays, by the rate frozen on each line and on delivery
+    when the order was placed, highest rate first. Units cancelled before they were sent are left out
+    (they are never charged), and so is delivery when nothing is sent, so the bands add up to what is
+    charged: the order's tax and total when nothing was cancelled. Reads order.lines.all(), so a prefetch
+    makes it free."""
     bands: dict[Decimal, list[Decimal]] = {}
+    sending = False
     for line in order.lines.all():
+        kept = line.quantity - line.quantity_cancelled
+        if not kept:
+            continue
+        sending = True
         band = bands.setdefault(line.tax_rate, [Decimal("0"), Decimal("0")])
-        band[0] += line.total_amount
-        band[1] += line.tax_amount
-    if order.delivery_amount:
+        band[0] += line.amount_for(kept)
+        band[1] += line.tax_for(kept)
+    if order.delivery_amount and sending:
         band = bands.setdefault(order.delivery_tax_rate, [Decimal("0"), Decimal("0")])
         band[0] += order.delivery_amount
         band[1] += order.delivery_tax_amount

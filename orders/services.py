@@ -53,7 +53,7 @@ from .models import (
 from .money import shares
 from .pricing import Quote, delivery_options, quote
 from .routing import Routed, route_delivery, route_pickup
-from .selectors import voucher_evaluate
+from .selectors import order_tax_summary, voucher_evaluate
 from .signals import order_lines_cancelled, order_placed
 
 logger = logging.getLogger(__name__)
@@ -486,11 +486,9 @@ def payments_capture_due() -> int:
 
 
 def amount_due(*, order: Order) -> Decimal:
-    """What the shopper pays for the units that are not cancelled, and the delivery if anything is sent."""
-    lines = list(order.lines.all())
-    goods = sum((line.amount_for(line.quantity - line.quantity_cancelled) for line in lines), Decimal("0.00"))
-    sending = any(line.quantity > line.quantity_cancelled for line in lines)
-    return goods + (order.delivery_amount if sending else Decimal("0"))
+    """What the shopper pays for the units that are not cancelled, and the delivery if anything is sent:
+    the receipt's VAT bands added up, so what is captured and what the receipt says cannot differ."""
+    return sum((band.gross for band in order_tax_summary(order=order)), Decimal("0.00"))
 
 
 # Money ----------------------------------------------------------------------------------------

@@ -102,9 +102,11 @@ def order_receipt(request, number: str):
     store = order.pickup_store
     if order.fulfilment == Order.Fulfilment.TILL:
         store = order.lines.all()[0].location  # a till sale's lines are all at the till's store
+    bands = order_tax_summary(order=order)
+    charged, tax = sum(b.gross for b in bands), sum(b.tax for b in bands)
     return render(request, "storefront/receipt.html", {
-        "order": order, "store": store, "bands": order_tax_summary(order=order),
-        "net_total": order.total_amount - order.tax_amount,
+        "order": order, "store": store, "bands": bands, "charged": charged, "tax": tax, "net": charged - tax,
+        "cancelled": order.total_amount - charged,
         "refunds": list(order.payment.refunds.order_by("created_at")), "key": order_link_key(order),
         "vat_number": settings.SHOP_VAT_NUMBER,
     })

@@ -162,3 +162,30 @@ def test_money_is_shown_to_the_currencys_smallest_unit():
 
     assert (money(D("1500"), "JPY"), money(D("19.5"), "GBP"), money(D("3"), "EUR")) == ("1,500 JPY", "£19.50", "€3.00")
     assert (percent(D("20.00")), percent(D("13.50")), percent(D("0"))) == ("20%", "13.5%", "0%")
+
+
+def test_units_cancelled_before_sending_leave_the_vat_summary_and_what_is_captured_matches_it(shelf, store,
+                                                                                             stripe_double):
+    from tests.fulfillment.test_ship_and_returns import send
+    from tests.orders.test_payments import received_at_stripe
+
+    shopper = app_client(register())
+    order = mixed_rate_delivery(shopper, shelf, stripe_double)
+    hoodie = next(line for line in order["lines"] if line["sku"] == "HOOD-GREY-L")
+
+    cancelled = shopper.post(f"/api/v1/orders/{order['number']}/cancel/",
+                             {"lines": [{"id": hoodie["id"], "quantity": 1}]}, format="json")
+
+    assert cancelled.status_code == 200, cancelled.json()
+    # left: the tee (16.92 after its share of the voucher, VAT 2.82) and express delivery (7.95, VAT 1.33)
+    assert cancelled.json()["tax_summary"] == [{"rate": "20.00", "net": "20.72", "tax": "4.15", "gross": "24.87"}]
+    html = Client().get(order["receipt_url"]).content.decode()
+    assert 'id="receipt-cancelled">−£38.08<' in html and 'id="receipt-charged">£24.87<' in html
+    assert rows(html, "vat-summary") == [["20%", "£20.72", "£4.15", "£24.87"]]
+    assert "1 cancelled" in html
+
+    send(staff_of(store), Fulfillment.objects.get(order__number=order["number"]))
+
+    payment = Order.objects.get(number=order["number"]).payment
+    intent = stripe_double.v1.payment_intents.retrieve(payment.stripe_payment_intent)
+    assert (payment.captured_amount, received_at_stripe(intent)) == (D("24.87"), 2487)  # what the receipt says
