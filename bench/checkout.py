@@ -33,11 +33,14 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.database import drop_database, recreate_database, with_database, without_password  # noqa: E402
 BENCH_DB = "bench_checkout"
 CARD = {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2034",
         "card[cvc]": "123"}
@@ -59,18 +62,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def reproduce_command(args: argparse.Namespace, admin_url: str) -> str:
     flags = [f"--seconds {args.seconds:g}", f"--shoppers {args.shoppers}", f"--workers {args.workers}",
              f"--warmup {args.warmup:g}", f"--stores {args.stores}", f"--variants {args.variants}"]
-    return f"DATABASE_URL={shlex.quote(redacted(admin_url))} .venv/bin/python bench/checkout.py {' '.join(flags)}"
+    return f"DATABASE_URL={shlex.quote(without_password(admin_url))} .venv/bin/python bench/checkout.py {' '.join(flags)}"
 
 
 def say(message: str) -> None:
@@ -118,23 +113,7 @@ def stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
-# The database ---------------------------------------------------------------------------------
-
-
-def bench_url(admin_url: str) -> str:
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{BENCH_DB}"))
-
-
-def recreate_database(admin_url: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        return conn.execute("SHOW server_version").fetchone()[0]
-
-
-def drop_database(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+# The catalog ----------------------------------------------------------------------------------
 
 
 def load_catalog(*, stores: int, variants: int) -> list[str]:
@@ -370,7 +349,7 @@ def main() -> int:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": bench_url(admin_url),
+        "DATABASE_URL": with_database(admin_url, BENCH_DB),
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "False",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -385,7 +364,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     try:
         say(f"creating database {BENCH_DB} …")
-        pg_version = recreate_database(admin_url)
+        pg_version = recreate_database(admin_url, BENCH_DB)
         database_made = True
         say(f"starting localstripe on port {stripe_port} …")
         localstripe = start([sys.executable, "-m", "localstripe", "--port", str(stripe_port), "--from-scratch"],
@@ -394,7 +373,6 @@ def main() -> int:
         os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY", "DEBUG",
                                                "ALLOWED_HOSTS", "STRIPE_API_BASE", "STRIPE_SECRET_KEY",
                                                "LOG_LEVEL")})
-        sys.path.insert(0, str(ROOT))
         import django
 
         django.setup()
@@ -459,7 +437,7 @@ def main() -> int:
             if args.keep:
                 say(f"kept database {BENCH_DB} (--keep); logs in {logs}")
             else:
-                drop_database(admin_url)
+                drop_database(admin_url, BENCH_DB)
                 say(f"dropped database {BENCH_DB}; logs in {logs}")
 
 

@@ -19,10 +19,12 @@ def without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
-def recreate_database(server: str, name: str) -> None:
+def recreate_database(server: str, name: str) -> str:
+    """Drop and create the bench database; returns the server's version."""
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+        return conn.execute("SHOW server_version").fetchone()[0]
 
 
 def drop_database(server: str, name: str) -> None:
@@ -30,8 +32,9 @@ def drop_database(server: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def setup_django(server: str, name: str, **environ: str) -> None:
-    """Point Django at the bench database (no query log, no persistent connections) and migrate it."""
+def setup_django(server: str, name: str, *, migrate: bool = True, **environ: str) -> None:
+    """Point Django at the bench database (no query log, no persistent connections) and migrate it
+    (worker processes of a bench that migrated already pass migrate=False)."""
     os.environ.update({
         "DATABASE_URL": with_database(server, name), "SECRET_KEY": "bench-only-secret-key",
         "DEBUG": "0", "CONN_MAX_AGE": "0", "DJANGO_SETTINGS_MODULE": "config.settings", **environ,
@@ -40,4 +43,5 @@ def setup_django(server: str, name: str, **environ: str) -> None:
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0)
+    if migrate:
+        call_command("migrate", verbosity=0)

@@ -11,9 +11,18 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.database import (  # noqa: E402  (after the path is set)
+    drop_database,
+    recreate_database,
+    setup_django,
+    with_database,
+    without_password,
+)
 BENCH_DB = "bench_stock_reserve"
 STORES, SKUS = 50, 2_000
 ON_HAND = 10**9  # stock never runs out, so every reservation succeeds
@@ -47,45 +56,6 @@ RAW_ROUND_TRIPS = {"update": 4, "lock": 5}  # BEGIN, statements, COMMIT
 
 
 # Setup ----------------------------------------------------------------------------------------
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def setup_django(url: str) -> None:
-    """Point Django at the bench database; DEBUG off so queries are not kept in memory."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DEBUG"] = "False"
-    os.environ.setdefault("SECRET_KEY", "bench-stock-reserve-not-secret")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-
-
-def drop_database(server_url: str, create_again: bool = False) -> None:
-    """Drop the bench database (and create it empty), connected to the database DATABASE_URL names."""
-    import psycopg
-
-    admin_db = urlsplit(server_url).path.lstrip("/") or "postgres"
-    admin_url = with_database(server_url, "postgres" if admin_db == BENCH_DB else admin_db)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if create_again:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def load_data() -> None:
@@ -159,7 +129,7 @@ def service_queries() -> list[str]:
 def worker(kind: str, hot: bool, url: str, seconds: float, seed: int, barrier, results) -> None:
     """Set up, warm up, wait for the others, then reserve one unit at a time until time is up."""
     try:
-        setup_django(url)
+        setup_django(url, BENCH_DB, migrate=False, LOG_LEVEL="WARNING")
         from django.db import connection
 
         from catalog.models import Channel, Variant
@@ -302,7 +272,7 @@ def reproduce_command(server_url: str, args: argparse.Namespace) -> str:
     except ValueError:
         pass
     extra = (f" --rounds {args.rounds}" if args.rounds != 1 else "") + (" --keep" if args.keep else "")
-    return (f"DATABASE_URL={masked(server_url)} {python} bench/stock_reserve.py "
+    return (f"DATABASE_URL={without_password(server_url)} {python} bench/stock_reserve.py "
             f"--seconds {args.seconds:g} --workers {args.workers}{extra}")
 
 
@@ -322,8 +292,8 @@ def main() -> None:
     command = reproduce_command(server_url, args)
     print(f"reproduce:  {command}")
 
-    drop_database(server_url, create_again=True)
-    setup_django(url)
+    recreate_database(server_url, BENCH_DB)
+    setup_django(url, BENCH_DB, migrate=False, LOG_LEVEL="WARNING")  # migrated below, with a progress line
     from django.core.management import call_command
     from django.db import connections
 
@@ -385,7 +355,7 @@ def main() -> None:
     if args.keep:
         print(f"kept database {BENCH_DB}")
     else:
-        drop_database(server_url)
+        drop_database(server_url, BENCH_DB)
         print(f"dropped database {BENCH_DB}")
     print(f"reproduce:  {command}")
     if drift or movements != expected or reserved != expected:
