@@ -191,8 +191,8 @@ class CheckoutAPI(ChannelMixin, APIView):
             if earlier is not None:
                 return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
             raise CheckoutRefused("Your cart is empty or no longer open.", field="cart")
-        order = services.order_place(cart=cart, choice=checkout_choice(request, self.channel, cart, data.validated_data),
-                                     idempotency_key=key, fingerprint=fingerprint,
+        choice = checkout_choice(request, self.channel, cart, data.validated_data)
+        order = services.order_place(cart=cart, choice=choice, idempotency_key=key, fingerprint=fingerprint,
                                      actor=request.user if request.user.is_authenticated else None)
         return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
 
@@ -357,32 +357,60 @@ class TillLineIn(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
 
 
-class TillSaleIn(serializers.Serializer):
+class TillQuoteIn(serializers.Serializer):
     store = serializers.CharField()
     lines = TillLineIn(many=True, allow_empty=False)
+
+
+class TillSaleIn(TillQuoteIn):
     payment_method = serializers.ChoiceField(choices=[Payment.Method.CASH, Payment.Method.CARD_PRESENT])
     customer_email = serializers.EmailField(required=False, default="")
 
 
+TILL_PERMISSION = staff_with("orders.sell_at_till", message="Your role does not sell at the till.")
+
+
+def till_basket(request, data: dict) -> tuple[Location, list[tuple[Variant, int]]]:
+    """The store (one the member of staff works at, with a till) and the scanned lines, by SKU or barcode."""
+    store = staff_location_get(user=request.user, code=data["store"])
+    if not store.sells_in_store:
+        raise ValidationError({"store": [f"{store.name} has no till: it does not sell in store."]})
+    lines = []
+    for i, line in enumerate(data["lines"]):
+        variant = Variant.objects.select_related("product").filter(Q(sku=line["sku"]) | Q(barcode=line["sku"])).first()
+        if variant is None:
+            raise ValidationError({"lines": {i: {"sku": [f"Nothing has SKU or barcode {line['sku']!r}."]}}})
+        lines.append((variant, line["quantity"]))
+    return store, lines
+
+
+@extend_schema(tags=["staff"])
+class TillQuoteAPI(APIView):
+    """What the shopper at the counter will pay before taking payment: lines at the store's till prices,
+    tax at the store's country and the total, the same breakdown as the web and the app. Changes nothing."""
+
+    permission_classes = [TILL_PERMISSION]
+
+    @extend_schema(request=TillQuoteIn, responses={200: QuoteOut})
+    def post(self, request):
+        data = TillQuoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        store, lines = till_basket(request, data.validated_data)
+        return Response(QuoteOut(services.till_quote(store=store, lines=lines)).data)
+
+
 @extend_schema(tags=["staff"])
 class TillSaleAPI(APIView):
-    """A sale at the counter by staff of that store; joins the customer's history when one is given."""
+    """A sale at the counter by staff of that store, at the prices the till quote showed; joins the
+    customer's history when one is given. The response's receipt_url prints the receipt."""
 
-    permission_classes = [staff_with("orders.sell_at_till", message="Your role does not sell at the till.")]
+    permission_classes = [TILL_PERMISSION]
 
     @extend_schema(request=TillSaleIn, responses={201: OrderOut})
     def post(self, request):
         data = TillSaleIn(data=request.data)
         data.is_valid(raise_exception=True)
-        store = staff_location_get(user=request.user, code=data.validated_data["store"])
-        if not store.sells_in_store:
-            raise ValidationError({"store": [f"{store.name} has no till: it does not sell in store."]})
-        lines = []
-        for i, line in enumerate(data.validated_data["lines"]):
-            variant = Variant.objects.filter(Q(sku=line["sku"]) | Q(barcode=line["sku"])).first()
-            if variant is None:
-                raise ValidationError({"lines": {i: {"sku": [f"Nothing has SKU or barcode {line['sku']!r}."]}}})
-            lines.append((variant, line["quantity"]))
+        store, lines = till_basket(request, data.validated_data)
         customer = None
         if data.validated_data["customer_email"]:
             customer = Customer.objects.filter(email__iexact=data.validated_data["customer_email"]).first()

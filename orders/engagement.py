@@ -27,7 +27,8 @@ def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
                                       lines__isnull=False).distinct().values_list("pk", flat=True))
     for pk in list(candidates):
         with transaction.atomic():
-            cart = (Cart.objects.select_for_update(skip_locked=True, of=("self",)).select_related("customer", "pickup_store")
+            cart = (Cart.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("customer", "pickup_store")
                     .filter(pk=pk, status=Cart.Status.OPEN, updated_at__lte=idle_since).first())
             if cart is None:
                 continue

@@ -25,7 +25,8 @@ def _shipping_locations(latitude: float | None, longitude: float | None) -> list
     if latitude is None or longitude is None:
         # No coordinates for the address: warehouses first, then stores, in a stable order.
         return list(places.order_by("-kind", "code"))
-    return list(places.annotate(distance_km=distance_km_expression(latitude, longitude)).order_by("distance_km", "code"))
+    nearest = places.annotate(distance_km=distance_km_expression(latitude, longitude))
+    return list(nearest.order_by("distance_km", "code"))
 
 
 def route_delivery(

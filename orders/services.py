@@ -26,7 +26,14 @@ from customers.models import Address, Cart, Customer, Interaction
 from catalog.selectors import prices_in_force
 from customers.services import interaction_record
 from inventory.models import Location
-from inventory.services import StockLine, reservation_commit, reservation_release, stock_release_committed, stock_reserve, stock_sell
+from inventory.services import (
+    StockLine,
+    reservation_commit,
+    reservation_release,
+    stock_release_committed,
+    stock_reserve,
+    stock_sell,
+)
 
 from . import stripe_gateway
 from .exceptions import (
@@ -337,8 +344,8 @@ def _order_lines(order: Order, routed: list[Routed], q: Quote) -> list[OrderLine
         line = by_variant[variant_id]
         parts = [r for r in routed if r.variant.pk == variant_id]
         units = [Decimal(r.quantity) for r in parts]
-        for r, discount, tax in zip(parts, shares(units, line.discount, q.currency), shares(units, line.tax, q.currency),
-                                    strict=True):
+        discounts, taxes = shares(units, line.discount, q.currency), shares(units, line.tax, q.currency)
+        for r, discount, tax in zip(parts, discounts, taxes, strict=True):
             rows.append(OrderLine(
                 order=order, variant=r.variant, location=r.location, sku=r.variant.sku, name=r.variant.name,
                 options=r.variant.options, unit_price_amount=line.unit_price, discount_amount=discount,
@@ -350,23 +357,31 @@ def _order_lines(order: Order, routed: list[Routed], q: Quote) -> list[OrderLine
 # The till -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def till_sale(
-    *, store: Location, lines: list[tuple[Variant, int]], staff, payment_method: str, customer: Customer | None = None
-) -> Order:
-    """A sale across the counter: units leave at once (safety stock may be sold), paid in full."""
-    till = Channel.objects.get(code=Channel.TILL)
-    if payment_method not in (Payment.Method.CASH, Payment.Method.CARD_PRESENT):
-        raise CheckoutRefused("At the till, take cash or a card on the terminal.", field="payment_method")
+def till_quote(*, store: Location, lines: list[tuple[Variant, int]]) -> Quote:
+    """What the shopper at the counter pays, before paying: the store's till prices (its own price first),
+    taxed at the store's country, the same breakdown the web and the app show. Changes nothing."""
     if not lines:
         raise CheckoutRefused("Scan at least one item.", field="lines")
+    till = Channel.objects.get(code=Channel.TILL)
     prices = prices_in_force(variant_ids=[v.pk for v, _ in lines], channel=till, location=store)
     missing = [v.sku for v, _ in lines if v.pk not in prices]
     if missing:
         raise CheckoutRefused(f"Not sold at {store.name}: {', '.join(missing)}.", field="lines", skus=missing)
     currency = prices[lines[0][0].pk].currency
-    q = quote(lines=[(v, n, prices[v.pk].amount) for v, n in lines], currency=currency, tax_country=store.country)
-    total = q.total
+    return quote(lines=[(v, n, prices[v.pk].amount) for v, n in lines], currency=currency, tax_country=store.country)
+
+
+@transaction.atomic
+def till_sale(
+    *, store: Location, lines: list[tuple[Variant, int]], staff, payment_method: str, customer: Customer | None = None
+) -> Order:
+    """A sale across the counter at the quoted prices: units leave at once (safety stock may be sold),
+    paid in full."""
+    if payment_method not in (Payment.Method.CASH, Payment.Method.CARD_PRESENT):
+        raise CheckoutRefused("At the till, take cash or a card on the terminal.", field="payment_method")
+    q = till_quote(store=store, lines=lines)
+    till = Channel.objects.get(code=Channel.TILL)
+    currency, total = q.currency, q.total
     order = Order.objects.create(
         number=_new_number(), customer=customer, channel=till, fulfilment=Order.Fulfilment.TILL,
         email=customer.email if customer else "", currency=currency, subtotal_amount=q.subtotal, total_amount=total,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/<str:number>/", api.OrderDetailAPI.as_view(), name="order"),
     path("orders/<str:number>/cancel/", api.OrderCancelAPI.as_view(), name="order-cancel"),
     path("vouchers/check/", api.VoucherCheckAPI.as_view(), name="voucher-check"),
+    path("staff/till/quote/", api.TillQuoteAPI.as_view(), name="till-quote"),
     path("staff/till/sales/", api.TillSaleAPI.as_view(), name="till-sale"),
     path("stripe/webhook/", api.StripeWebhookAPI.as_view(), name="stripe-webhook"),
 ]
