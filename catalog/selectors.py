@@ -93,3 +93,11 @@ def prices_in_force(*, variant_ids, channel: Channel, at: datetime | None = None
     for price in rows:
         chosen.setdefault(price.variant_id, price)
     return chosen
+
+
+def variant_by_code(*, code: str) -> Variant | None:
+    """The variant a typed or scanned code names, by SKU or by barcode (with its product), or None."""
+    code = code.strip()
+    if not code:
+        return None
+    return Variant.objects.select_related("product").filter(Q(sku=code) | Q(barcode=code)).first()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("config.api")),
     path("pickup/qr/<str:token>.svg", pickup_qr, name="pickup-qr"),
     path("scan/", include("fulfillment.station_urls")),
+    path("till/", include("orders.till_urls")),
     path("cart/", cart_page, name="cart-page"),  # reminder emails link to /cart/?resume=<signed>
     path("", include("storefront.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

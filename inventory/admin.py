@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog.models import Variant
+from catalog.selectors import variant_by_code
 from config.exceptions import DomainError
 
 from .models import (
@@ -140,7 +141,7 @@ class VariantCodeField(forms.CharField):
 
     def clean(self, value) -> Variant:
         code = super().clean(value)
-        variant = Variant.objects.filter(Q(sku=code) | Q(barcode=code)).first()
+        variant = variant_by_code(code=code)
         if variant is None:
             raise ValidationError(f"No variant has the SKU or barcode “{code}”.", code="unknown_variant")
         return variant

@@ -1,7 +1,6 @@
 """Orders API: checkout (Idempotency-Key required), my orders from every channel, cancel, voucher
 check, the staff till sale, and the Stripe webhook."""
 from django.conf import settings
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -14,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.channels import ChannelMixin
-from config.permissions import staff_with
 from catalog.models import Variant
+from catalog.selectors import variant_by_code
+from config.permissions import staff_with
 from customers.api import CART_TOKEN_HEADER, CART_TOKEN_PARAM, CHANNEL_PARAM, current_cart, customer_of
 from customers.models import Customer
 from customers.selectors import cart_view
@@ -377,7 +377,7 @@ def till_basket(request, data: dict) -> tuple[Location, list[tuple[Variant, int]
         raise ValidationError({"store": [f"{store.name} has no till: it does not sell in store."]})
     lines = []
     for i, line in enumerate(data["lines"]):
-        variant = Variant.objects.select_related("product").filter(Q(sku=line["sku"]) | Q(barcode=line["sku"])).first()
+        variant = variant_by_code(code=line["sku"])
         if variant is None:
             raise ValidationError({"lines": {i: {"sku": [f"Nothing has SKU or barcode {line['sku']!r}."]}}})
         lines.append((variant, line["quantity"]))

@@ -84,6 +84,7 @@ class Command(BaseCommand):
             f"      store manager:      manager / manager   ({store.name}, {store.code}: stock, staff, analytics)",
             f"      store staff:        staff / staff       ({store.name}: till, fulfilments, returns, orders)",
             f"      pickup staff:       pickup / pickup     ({store.name}: the scan station at {base}/scan/)",
+            f"  Till (as staff):      {base}/till/  (scan a SKU or barcode, take payment, print the receipt)",
             f"  Analytics:            {base}/admin/analytics/",
             f"  Card payments:        the local Stripe double at {settings.STRIPE_API_BASE} (test card 4242 4242 4242 4242)",
             f"  API docs:             {base}/api/docs/",
