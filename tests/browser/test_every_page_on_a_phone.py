@@ -17,7 +17,7 @@ PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct-horse-battery-9"
 
 # What a screen reader and a keyboard need, read off the rendered page (its DOM after scripts ran).
-PROBLEMS = """() => {
+PROBLEMS = """(screenWidth) => {
   const problems = [];
   const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   for (const el of document.querySelectorAll('input, select, textarea')) {
@@ -36,11 +36,13 @@ PROBLEMS = """() => {
   if (h1s !== 1) problems.push(h1s + ' h1 elements');
   const ids = [...document.querySelectorAll('[id]')].map(el => el.id);
   for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) problems.push('duplicate id ' + id);
-  const wide = document.documentElement.scrollWidth;
-  if (wide > window.innerWidth + 1) {
-    const culprits = [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+  // A phone browser widens its layout viewport to fit a too-wide page (and zooms out), so innerWidth
+  // cannot tell; measure against the screen's own width.
+  const wide = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+  if (wide > screenWidth + 1) {
+    const culprits = [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > screenWidth + 1)
       .slice(0, 3).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : ''));
-    problems.push('scrolls sideways: ' + wide + 'px on a ' + window.innerWidth + 'px screen (' + culprits.join(', ') + ')');
+    problems.push('scrolls sideways: ' + wide + 'px on a ' + screenWidth + 'px screen (' + culprits.join(', ') + ')');
   }
   return problems;
 }"""
@@ -49,7 +51,7 @@ PROBLEMS = """() => {
 def check(page, screens, path: str, name: str, *, tab_to: str | None = None, starts_in: str = "") -> str:
     """Open the page, assert what every page owes its users, save its picture; return its title."""
     page.goto(path)
-    problems = page.evaluate(PROBLEMS)
+    problems = page.evaluate(PROBLEMS, PHONE["width"])
     assert problems == [], f"{name} ({path}): {problems}"
     title = page.title()
     assert title and "·" in title, f"{name} has no title of its own: {title!r}"
@@ -62,7 +64,8 @@ def check(page, screens, path: str, name: str, *, tab_to: str | None = None, sta
     if tab_to:
         for _ in range(60):  # Tab alone, as a keyboard user would, until the main action has the focus
             page.keyboard.press("Tab")
-            focused = page.evaluate("() => (document.activeElement.innerText || document.activeElement.value || '').trim()")
+            focused = page.evaluate("() => (document.activeElement.innerText || document.activeElement.value || '')"
+                                    ".trim()")
             if re.fullmatch(tab_to, focused):
                 break
         else:
@@ -128,6 +131,11 @@ def test_every_page_fits_a_phone_names_its_controls_and_works_from_the_keyboard(
     counter.wait_for_url("**/scan/**")
     titles.append(check(counter, screens, "/scan/", "scan station", starts_in="code", tab_to="Find the order"))
     titles.append(check(counter, screens, f"/scan/pick-list/{store.code}/", "pick list"))
+    counter.goto("/till/")
+    counter.get_by_label("SKU or barcode").fill("TEE-NAVY-M")
+    counter.get_by_role("button", name="Add").click()
+    counter.locator("#till-total").wait_for()
+    titles.append(check(counter, screens, "/till/", "till", starts_in="code", tab_to=r"Take £20\.00 and sell"))
 
     assert len(set(titles)) == len(titles), f"pages share a title: {sorted(t for t in titles if titles.count(t) > 1)}"
     phone.close()
