@@ -72,26 +72,26 @@ def _sold_lines(*, period: Period, locations: QuerySet[Location]) -> QuerySet[Or
                                     quantity__gt=F("quantity_cancelled"))
 
 
-def sales_by_channel(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
-    rows = (
+def _sales_by(period: Period, locations: QuerySet[Location], code: str, name: str) -> list[dict]:
+    """Orders and revenue per (code, name, currency), biggest first, aggregated in the database."""
+    return list(
         _sold_lines(period=period, locations=locations)
-        .values("order__channel__code", "order__channel__name", "currency")
+        .values(code, name, "currency")
         .annotate(orders=Count("order", distinct=True), revenue=Sum(LINE_REVENUE))
-        .order_by("-revenue", "order__channel__code")
+        .order_by("-revenue", code)
     )
+
+
+def sales_by_channel(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
     return [{"channel": row["order__channel__name"], "orders": row["orders"], "revenue": _money(row["revenue"]),
-             "currency": row["currency"]} for row in rows]
+             "currency": row["currency"]}
+            for row in _sales_by(period, locations, "order__channel__code", "order__channel__name")]
 
 
 def sales_by_store(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
-    rows = (
-        _sold_lines(period=period, locations=locations)
-        .values("location__code", "location__name", "currency")
-        .annotate(orders=Count("order", distinct=True), revenue=Sum(LINE_REVENUE))
-        .order_by("-revenue", "location__code")
-    )
     return [{"store": row["location__code"], "name": row["location__name"], "orders": row["orders"],
-             "revenue": _money(row["revenue"]), "currency": row["currency"]} for row in rows]
+             "revenue": _money(row["revenue"]), "currency": row["currency"]}
+            for row in _sales_by(period, locations, "location__code", "location__name")]
 
 
 def click_and_collect(*, period: Period, locations: QuerySet[Location]) -> dict:

@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 from catalog.channels import ChannelMixin
 from config.permissions import staff_with
 from customers.api import customer_of
-from inventory.models import Location
 from inventory.selectors import staff_location_get
 from orders.models import Order
 from orders.selectors import order_list
@@ -39,7 +38,8 @@ class FulfillmentLineOut(serializers.Serializer):
 class FulfillmentOut(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     placed_at = serializers.DateTimeField(source="order.placed_at")
-    customer_name = serializers.SerializerMethodField(help_text="Who the order is for, as the counter should greet them.")
+    customer_name = serializers.SerializerMethodField(
+        help_text="Who the order is for, as the counter should greet them.")
     email = serializers.CharField(source="order.email")
     location = serializers.CharField(source="location.code")
     lines = FulfillmentLineOut(many=True)
@@ -52,11 +52,6 @@ class FulfillmentOut(serializers.ModelSerializer):
     def get_customer_name(self, fulfillment) -> str:
         order = fulfillment.order
         return order.ship_to_name or (order.customer.full_name if order.customer else "") or order.email
-
-
-def staff_store(user, code: str) -> Location:
-    """The store named in a staff request: 404 if no location has the code, 403 if the user does not work there."""
-    return staff_location_get(user=user, code=code)
 
 
 WORKS_FULFILMENTS = staff_with("fulfillment.change_fulfillment", message="Your role does not work on fulfilments.")
@@ -87,7 +82,7 @@ class QueueAPI(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Fulfillment.objects.none()
         store = self.request.query_params.get("store")
-        location = staff_store(self.request.user, store) if store else None
+        location = staff_location_get(user=self.request.user, code=store) if store else None
         return fulfillment_queue(user=self.request.user, location=location,
                                  status=self.request.query_params.get("status", ""))
 
@@ -153,7 +148,7 @@ class PickupLookupAPI(APIView):
     def post(self, request):
         data = ScanIn(data=request.data)
         data.is_valid(raise_exception=True)
-        store = staff_store(request.user, data.validated_data["store"])
+        store = staff_location_get(user=request.user, code=data.validated_data["store"])
         found = services.pickup_find_at_station(scanned=data.validated_data["code"], location=store,
                                                 station=station_of(request))
         if self.hand_over:
@@ -202,7 +197,7 @@ class ReturnReceiveAPI(APIView):
     def post(self, request):
         data = ReceiveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        store = staff_store(request.user, data.validated_data["store"])
+        store = staff_location_get(user=request.user, code=data.validated_data["store"])
         request_row = None
         if data.validated_data.get("return_code"):
             request_row = Return.objects.filter(code=data.validated_data["return_code"].strip().upper()).first()

@@ -3,7 +3,6 @@ vouchers, and each customer's orders shown on their customer page. Store staff s
 stores send, hand over or sold at the till (a line at, or pickup at, a location they work with)."""
 from django.contrib import admin, messages
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.html import format_html
 
 from config.exceptions import DomainError
@@ -11,7 +10,7 @@ from customers.admin import CustomerAdmin
 from inventory.selectors import locations_for_staff
 
 from .models import DeliveryMethod, DeliveryRate, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher
-from .selectors import order_link_key
+from .selectors import order_link
 from .services import order_cancel
 
 
@@ -57,8 +56,8 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Receipt")
     def receipt(self, order: Order) -> str:
         """The shopper's VAT receipt, to print at the till or send again."""
-        url = f"{reverse('storefront:order-receipt', args=[order.number])}?key={order_link_key(order)}"
-        return format_html('<a href="{}" target="_blank" rel="noopener">Print the receipt</a>', url)
+        return format_html('<a href="{}" target="_blank" rel="noopener">Print the receipt</a>',
+                           order_link(order, "storefront:order-receipt"))
 
     def get_queryset(self, request):
         # A line's location is where its units are committed and sent from (the till's store for a

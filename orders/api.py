@@ -2,7 +2,6 @@
 check, the staff till sale, and the Stripe webhook."""
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -25,7 +24,7 @@ from inventory.selectors import staff_location_get
 from . import services, stripe_gateway
 from .exceptions import CheckoutRefused
 from .models import Order, OrderLine, Payment
-from .selectors import order_link_key, order_list, order_tax_summary, voucher_evaluate
+from .selectors import order_link, order_list, order_tax_summary, voucher_evaluate
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAM = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
@@ -156,8 +155,7 @@ class OrderOut(serializers.ModelSerializer):
         return TaxBandOut(order_tax_summary(order=order), many=True).data
 
     def get_receipt_url(self, order: Order) -> str:
-        path = reverse("storefront:order-receipt", args=[order.number])
-        return f"{settings.SITE_URL}{path}?key={order_link_key(order)}"
+        return f"{settings.SITE_URL}{order_link(order, 'storefront:order-receipt')}"
 
 
 def _scoped_key(request) -> str:

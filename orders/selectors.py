@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core import signing
+from django.urls import reverse
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -65,6 +66,12 @@ def order_link_key(order: Order) -> str:
     """The signed part of an order page (or receipt) link that a guest, or the till's printer, opens
     without an account."""
     return signing.dumps(order.number, salt=ORDER_LINK_SALT)
+
+
+def order_link(order: Order, view: str = "storefront:order") -> str:
+    """The path of the order's page (or, with view="storefront:order-receipt", its receipt) with the signed
+    key; prefix settings.SITE_URL where an absolute link is needed (emails, the API)."""
+    return f"{reverse(view, args=[order.number])}?key={order_link_key(order)}"
 
 
 def order_link_key_valid(*, number: str, key: str) -> bool:

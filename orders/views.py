@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from catalog.models import Variant
 from catalog.selectors import variant_by_code
 from config.exceptions import DomainError
 from customers.models import Customer
@@ -20,7 +20,7 @@ from inventory.selectors import locations_for_staff
 
 from . import services
 from .models import Payment
-from .selectors import order_link_key
+from .selectors import order_link
 
 TILL_PERMISSION = "orders.sell_at_till"
 BASKET = "till_basket"
@@ -49,41 +49,20 @@ def till_page(request):
         request.session["till_store"] = store.code
         _save(request, [])  # another till, another basket
     basket, errors, status = _basket(request), {}, 200
-    if request.method == "POST" and store is not None:
+    if request.method == "POST" and store is None:
+        errors["store"], status = "Choose the store this till is in.", 400
+    elif request.method == "POST":
         action = request.POST.get("action", "")
-        if action == "add":
-            code = request.POST.get("code", "").strip()
-            variant = variant_by_code(code=code) if code else None
-            quantity = request.POST.get("quantity", "1").strip() or "1"
-            if not code:
-                errors["code"] = "Scan or type a SKU or barcode."
-            elif variant is None:
-                errors["code"] = f"Nothing has SKU or barcode {code!r}."
-            elif not quantity.isdigit() or not 1 <= int(quantity) <= 999:
-                errors["quantity"] = "Enter a quantity from 1 to 999."
-            else:
-                for line in basket:
-                    if line[0] == variant.sku:
-                        line[1] += int(quantity)
-                        break
-                else:
-                    basket.append([variant.sku, int(quantity)])
-                _save(request, basket)
-                return redirect(f"{request.path}?store={store.code}")
-        elif action == "remove":
+        if action == "add" and _add(request, basket, errors):
+            return redirect(f"{request.path}?store={store.code}")
+        if action == "remove":
             _save(request, [line for line in basket if line[0] != request.POST.get("sku")])
             return redirect(f"{request.path}?store={store.code}")
-        elif action == "sell":
-            sold = _sell(request, store, basket, errors)
-            if sold is not None:
-                _save(request, [])
-                messages.success(request, f"Sale {sold.number} done: {sold.total_amount} {sold.currency} taken.")
-                return redirect(f"{reverse('storefront:order-receipt', args=[sold.number])}"
-                                f"?key={order_link_key(sold)}")
+        if action == "sell" and (sold := _sell(request, store, basket, errors)) is not None:
+            _save(request, [])
+            messages.success(request, f"Sale {sold.number} done: {sold.total_amount} {sold.currency} taken.")
+            return redirect(order_link(sold, "storefront:order-receipt"))
         status = 400 if errors else 200
-    elif request.method == "POST":
-        errors["store"] = "Choose the store this till is in."
-        status = 400
     quote = None
     if store is not None and basket:
         try:
@@ -99,8 +78,29 @@ def till_page(request):
     }, status=status)
 
 
+def _add(request, basket: list[list], errors: dict) -> bool:
+    """Put the scanned code's variant in the basket (one line per SKU); False with the reason in `errors`."""
+    code = request.POST.get("code", "").strip()
+    quantity = request.POST.get("quantity", "1").strip() or "1"
+    variant = variant_by_code(code=code)
+    if variant is None:
+        errors["code"] = f"Nothing has SKU or barcode {code!r}." if code else "Scan or type a SKU or barcode."
+        return False
+    if not quantity.isdigit() or not 1 <= int(quantity) <= 999:
+        errors["quantity"] = "Enter a quantity from 1 to 999."
+        return False
+    line = next((line for line in basket if line[0] == variant.sku), None)
+    if line is None:
+        basket.append([variant.sku, int(quantity)])
+    else:
+        line[1] += int(quantity)
+    _save(request, basket)
+    return True
+
+
 def _lines(basket: list[list]) -> list:
-    variants = {v.sku: v for v in (variant_by_code(code=sku) for sku, _ in basket) if v is not None}
+    """The basket's (variant with product, quantity) lines, in scan order: one query."""
+    variants = Variant.objects.select_related("product").in_bulk([sku for sku, _ in basket], field_name="sku")
     return [(variants[sku], quantity) for sku, quantity in basket if sku in variants]
 
 

@@ -2,17 +2,11 @@
 opens the order page (guests have no account to find it in)."""
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 
 from customers.messaging import message_queue
 from customers.models import OutboxMessage
 from orders.models import Order
-from orders.selectors import order_link_key
-
-
-def order_page_link(order: Order, page: str = "storefront:order") -> str:
-    """The order page (or its receipt, page="storefront:order-receipt") with the signed key: opens without an account."""
-    return f"{settings.SITE_URL}{reverse(page, args=[order.number])}?key={order_link_key(order)}"
+from orders.selectors import order_link
 
 
 @transaction.atomic
@@ -21,8 +15,8 @@ def order_confirmation_send(*, order: Order) -> None:
     locked = Order.objects.select_for_update(of=("self",)).select_related("pickup_store", "customer").get(pk=order.pk)
     if OutboxMessage.objects.filter(template="order_confirmation", reference=f"order:{locked.number}").exists():
         return
-    message_queue(template="order_confirmation", context={"order": locked, "lines": list(locked.lines.all()),
-                                                          "order_link": order_page_link(locked),
-                                                          "receipt_link": order_page_link(locked, "storefront:order-receipt")},
+    message_queue(template="order_confirmation", context={
+        "order": locked, "lines": list(locked.lines.all()), "order_link": f"{settings.SITE_URL}{order_link(locked)}",
+        "receipt_link": f"{settings.SITE_URL}{order_link(locked, 'storefront:order-receipt')}"},
                   customer=locked.customer, email=locked.email, reference=f"order:{locked.number}",
                   medium=OutboxMessage.Medium.EMAIL)

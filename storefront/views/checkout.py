@@ -7,7 +7,6 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from catalog.models import Channel
@@ -19,7 +18,7 @@ from inventory.exceptions import InsufficientStock
 from orders import services as order_services
 from orders.exceptions import CheckoutInProgress, IdempotencyKeyReused, PaymentDeclined, PaymentProviderError
 from orders.models import Order, Payment
-from orders.selectors import order_link_key
+from orders.selectors import order_link
 
 from ..forms import CheckoutForm, pickup_stores
 from ..selectors import place_find
@@ -35,12 +34,11 @@ REPLAY_WAIT_SECONDS = 10
 def _initial(request, cart: Cart) -> dict:
     customer = customer_for(request)
     store = cart.pickup_store or chosen_store(request)
-    default_address = customer.addresses.filter(is_default=True).first() if customer else None
+    address = cart.delivery_address or (customer.addresses.filter(is_default=True).first() if customer else None)
     return {
         "fulfilment": cart.fulfilment or CheckoutForm.PICKUP,
         "store": store.code if store and store.offers_pickup else "",
-        "saved_address": str((cart.delivery_address or default_address).pk) if (cart.delivery_address or default_address)
-        else "",
+        "saved_address": str(address.pk) if address else "",
         "email": customer.email if customer else "", "phone": customer.phone if customer else "",
         "name": customer.full_name if customer else "",
         "payment_method": Payment.Method.CARD, "idempotency_key": uuid.uuid4().hex, "country": "GB",
@@ -121,7 +119,7 @@ def _choice(data: dict, stores, addresses, web):
     elif fulfilment == CheckoutForm.DELIVERY:
         if not data.get("saved_address") and not all(data.get(f) for f in CheckoutForm.ADDRESS_FIELDS):
             return None
-        ship_to = _ship_to(data, addresses)[1]
+        ship_to = _ship_to(data, addresses)
     else:
         return None
     return order_services.CheckoutChoice(
@@ -133,7 +131,7 @@ def _choice(data: dict, stores, addresses, web):
 
 
 def _to_order(order: Order):
-    return redirect(f"{reverse('storefront:order', args=[order.number])}?key={order_link_key(order)}")
+    return redirect(order_link(order))
 
 
 def _key(request, customer, data: dict) -> tuple[str, str]:
@@ -158,15 +156,20 @@ def _replayed(key: str, fingerprint: str, wait: float = 0) -> Order | None:
             time.sleep(0.25)
 
 
-def _ship_to(data: dict, addresses: list):
-    chosen = next((a for a in addresses if str(a.pk) == data.get("saved_address")), None)
+def _saved_address(data: dict, addresses: list):
+    return next((a for a in addresses if str(a.pk) == data.get("saved_address")), None)
+
+
+def _ship_to(data: dict, addresses: list) -> order_services.ShipTo:
+    chosen = _saved_address(data, addresses)
     if chosen is not None:
-        return chosen, order_services.ShipTo.from_address(chosen)
+        return order_services.ShipTo.from_address(chosen)
     point = place_find(query=data["postcode"])  # nearest shipping location first, when we can place the postcode
-    return None, order_services.ShipTo(
+    return order_services.ShipTo(
         name=data["name"], line1=data["line1"], line2=data.get("line2") or "", city=data["city"],
         postcode=" ".join(data["postcode"].upper().split()),
-        country=data.get("country") or "GB", latitude=point[0] if point else None, longitude=point[1] if point else None)
+        country=data.get("country") or "GB",
+        latitude=point[0] if point else None, longitude=point[1] if point else None)
 
 
 def _short_message(short: InsufficientStock, cart: Cart, where: str) -> str:
@@ -185,7 +188,7 @@ def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses)
         if choice.fulfilment == CheckoutForm.PICKUP:
             cart = customer_services.cart_choose_pickup(cart=cart, store=choice.pickup_store, channel=web)
         else:
-            cart = customer_services.cart_choose_delivery(cart=cart, address=_ship_to(data, addresses)[0],
+            cart = customer_services.cart_choose_delivery(cart=cart, address=_saved_address(data, addresses),
                                                           channel=web)
         actor = request.user if request.user.is_authenticated else None
         try:
