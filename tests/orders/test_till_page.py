@@ -79,3 +79,19 @@ def test_only_roles_that_sell_at_the_till_get_in_and_only_at_their_stores(shelf,
     assert Client().get("/till/").status_code == 302  # to the sign-in page
     elsewhere = signed_in(STORE_STAFF, store).get(f"/till/?store={other_store.code}")
     assert elsewhere.status_code == 200 and other_store.name not in text(elsewhere)  # their own store's till
+
+
+def test_an_unknown_customer_or_payment_method_is_said_next_to_the_field_and_nothing_is_sold(shelf, store):
+    till = signed_in(STORE_STAFF, store)
+    till.post("/till/", {"action": "add", "code": "TEE-NAVY-M"})
+
+    stranger = till.post("/till/", {"action": "sell", "payment_method": "cash", "customer_email": "who@example.com"})
+    no_method = till.post("/till/", {"action": "sell", "payment_method": "voucher"})
+
+    assert stranger.status_code == 400 and re.search(r'id="email-error"[^>]*>No customer has that email',
+                                                     stranger.content.decode())
+    assert no_method.status_code == 400 and re.search(r'id="payment-error"[^>]*>Choose cash or card.',
+                                                      no_method.content.decode())
+    assert Order.objects.count() == 0
+    assert StockLevel.objects.get(location=store, variant__sku="TEE-NAVY-M").on_hand == 10
+    assert 'id="till-total">£20.00<' in no_method.content.decode()  # the basket is still there
