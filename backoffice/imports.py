@@ -22,14 +22,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from django.core.validators import validate_slug
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, JSONField
 from django.utils import timezone
 
 from catalog.models import Category, Channel, Price, Product, Range, TaxClass, Variant
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 from inventory.models import Location, StockLevel
 from inventory.services import StockLine, stock_set_counted_many
 

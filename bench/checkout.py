@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.database import drop_database, recreate_database, with_database, without_password  # noqa: E402
+
 BENCH_DB = "bench_checkout"
 CARD = {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2034",
         "card[cvc]": "123"}

@@ -23,6 +23,7 @@ from bench.database import (  # noqa: E402  (after the path is set)
     with_database,
     without_password,
 )
+
 BENCH_DB = "bench_stock_reserve"
 STORES, SKUS = 50, 2_000
 ON_HAND = 10**9  # stock never runs out, so every reservation succeeds

@@ -1,11 +1,13 @@
 """Which channel an API request comes through: explicit in the X-Channel header, else implied by how
 the client signed in (a mobile app's token means mobile; a browser session or a guest means web)."""
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from .models import Channel
 
 CHANNEL_HEADER = "X-Channel"
+CHANNEL_PARAM = OpenApiParameter(CHANNEL_HEADER, str, OpenApiParameter.HEADER, enum=[Channel.WEB, Channel.MOBILE, Channel.TILL])
 
 
 def channel_for_request(request, default: str | None = None) -> Channel:

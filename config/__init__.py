@@ -1,4 +1,4 @@
-"""Project configuration: settings, URLs, the Celery app and project-wide commands.
+"""Project wiring, imported by no app: settings, URLs, the Celery app and the periodic-job schedule.
 
 Importing the package loads the Celery app so @shared_task binds to it.
 """

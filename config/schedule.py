@@ -7,12 +7,12 @@ Each job is safe to run twice at once and on an empty database.
 JOBS = [
     # (name, task, every N seconds)
     ("Release expired stock holds", "inventory.tasks.release_expired_reservations", 60),
-    ("Send queued messages (outbox sweep)", "customers.tasks.deliver_pending_messages", 300),
+    ("Send queued messages (outbox sweep)", "notifications.tasks.deliver_pending_messages", 300),
     ("Expire uncollected pickups", "fulfillment.tasks.expire_uncollected_pickups", 3600),
     ("Remind shoppers of pickups about to expire", "fulfillment.tasks.remind_pickups", 3600),
     ("Ask for reviews after fulfilment", "fulfillment.tasks.request_reviews", 3600),
     ("Remind shoppers of abandoned carts", "orders.tasks.send_abandoned_cart_reminders", 3600),
-    ("Alert stores of low stock", "fulfillment.tasks.send_low_stock_alerts", 3600),
+    ("Alert stores of low stock", "inventory.tasks.send_low_stock_alerts", 3600),
     ("Capture payments still due", "orders.tasks.capture_due_payments", 900),
     ("Refund received returns still due", "fulfillment.tasks.refund_due_returns", 900),
 ]

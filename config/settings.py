@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "config",
+    "core",
+    "notifications",
     "catalog",
     "inventory",
     "customers",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "backoffice",
     "storefront",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -115,8 +118,8 @@ STORAGES = {
 # Printed on receipts (a UK VAT receipt must show it); empty leaves the line off.
 SHOP_VAT_NUMBER = env.str("SHOP_VAT_NUMBER", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hearth & Thread <hello@hearthandthread.example>")
-SMS_BACKEND = env.str("SMS_BACKEND", default="customers.messaging.ConsoleTextBackend")
-MESSENGER_BACKEND = env.str("MESSENGER_BACKEND", default="customers.messaging.ConsoleTextBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.ConsoleTextBackend")
+MESSENGER_BACKEND = env.str("MESSENGER_BACKEND", default="notifications.backends.ConsoleTextBackend")
 # EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) sets host, port, login and TLS at once.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)  # noqa: F821 (set by the line above)
@@ -135,7 +138,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -1,1 +1,2 @@
-"""Customers, addresses, the one cart per customer and the interaction timeline (issue #3)."""
+"""Customers: profiles, addresses and consent, the one open cart per customer (guest carts by token,
+merged at sign-in), and the timeline that records every touch from every channel."""

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from catalog.models import Channel
+from core.readonly_admin import ReadOnlyAdmin
 
 from .models import Address, Cart, CartLine, Customer
 from .selectors import cart_view, interaction_list
@@ -78,18 +79,9 @@ class CartLineInline(admin.TabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["token", "customer", "status", "fulfilment", "pickup_store", "channel", "updated_at"]
     list_filter = ["status", "fulfilment", "channel"]
     search_fields = ["token", "customer__email"]
     list_select_related = ["customer", "pickup_store", "channel"]
     inlines = [CartLineInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,8 +5,6 @@ Guests name their cart with the X-Cart-Token header (a browser session remembers
 signed-in shoppers always get their own open cart, and a guest cart is merged into it at sign-in.
 Anything that is not yours is answered 404, as if it did not exist.
 """
-import uuid
-
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.tokens import default_token_generator
@@ -14,60 +12,30 @@ from django.core.mail import send_mail
 from django.shortcuts import get_object_or_404
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from catalog.channels import ChannelMixin
+from catalog.channels import CHANNEL_PARAM, ChannelMixin
 from catalog.models import Channel, Variant
 from inventory.models import Location
 
 from . import services
+from .identity import (
+    CART_TOKEN_HEADER,
+    CART_TOKEN_PARAM,
+    current_cart,
+    customer_of,
+    forget_guest_cart,
+    guest_cart,
+)
 from .models import Address, Cart, Customer, Interaction
 from .selectors import cart_view, interaction_list
-
-CART_TOKEN_HEADER = "X-Cart-Token"
-SESSION_CART_KEY = "cart_token"
-CART_TOKEN_PARAM = OpenApiParameter(CART_TOKEN_HEADER, str, OpenApiParameter.HEADER, description="A guest's cart token.")
-CHANNEL_PARAM = OpenApiParameter("X-Channel", str, OpenApiParameter.HEADER, enum=["web", "mobile", "till"])
-
-
-def customer_of(request) -> Customer:
-    if not request.user.is_authenticated:
-        raise AuthenticationFailed("Sign in first.")
-    customer = getattr(request.user, "customer", None)
-    if customer is None:
-        raise PermissionDenied("This login has no customer profile.")
-    return customer
-
-
-def guest_cart(request) -> Cart | None:
-    """The open guest cart named by the header (or remembered by the browser session)."""
-    header = request.headers.get(CART_TOKEN_HEADER)
-    try:
-        token = uuid.UUID(str(header or request.session.get(SESSION_CART_KEY) or "").strip())
-    except ValueError:
-        token = None
-    cart = Cart.objects.filter(token=token, customer__isnull=True, status=Cart.Status.OPEN).first() if token else None
-    if cart is None and header:
-        raise NotFound("No open cart has that token; it may have been merged into an account at sign-in.")
-    return cart
-
-
-def current_cart(request, channel, create: bool = False) -> Cart | None:
-    if request.user.is_authenticated:
-        return services.cart_open_for_customer(customer=customer_of(request), channel=channel)
-    cart = guest_cart(request)
-    if cart is None and create:
-        cart = services.cart_create_guest(channel=channel)
-        request.session[SESSION_CART_KEY] = str(cart.token)
-    return cart
-
 
 # Serializers ----------------------------------------------------------------------------------
 
@@ -293,7 +261,7 @@ def signed_in(request, user, channel, *, token: bool, code=status.HTTP_200_OK) -
     cart, notes = (None, [])
     if customer is not None:
         cart, notes = services.customer_sign_in(customer=customer, channel=channel, guest_cart=guest)
-    request.session.pop(SESSION_CART_KEY, None)
+    forget_guest_cart(request)
     payload = {
         "token": Token.objects.get_or_create(user=user)[0].key if token else None,
         "customer": customer,

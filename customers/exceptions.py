@@ -1,7 +1,7 @@
 """Customers' domain errors."""
 from rest_framework import status
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class NotEnoughForCart(DomainError):

@@ -151,39 +151,3 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
-
-
-class OutboxMessage(models.Model):
-    """A message to a customer, written in the same transaction as the change that causes it and sent
-    after commit by a task, so a broker or provider outage delays it but never loses it."""
-
-    class Medium(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
-        MESSENGER = "messenger", "Messenger"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
-    medium = models.CharField(max_length=10, choices=Medium.choices)
-    recipient = models.CharField(max_length=254, help_text="Email address or phone number.")
-    template = models.CharField(max_length=64)
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
-    marketing = models.BooleanField(default=False)
-    reference = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "created_at"], name="outbox_pending")]
-
-    def __str__(self) -> str:
-        return f"{self.get_medium_display()} to {self.recipient}: {self.subject or self.template}"

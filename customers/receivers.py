@@ -1,9 +1,11 @@
-"""Timeline rows for touches that happen in lower apps (a product page opened in the catalog)."""
+"""Timeline rows for touches that happen in lower apps: a product page opened in the catalog, a message
+sent from the outbox."""
 from django.dispatch import receiver
 
 from catalog.signals import product_viewed
+from notifications.signals import message_sent
 
-from .models import Interaction
+from .models import Customer, Interaction
 from .services import interaction_record
 
 
@@ -13,3 +15,11 @@ def record_product_view(sender, *, request, product, channel, **kwargs) -> None:
     if customer is not None:
         interaction_record(customer=customer, kind=Interaction.Kind.PRODUCT_VIEWED, channel=channel,
                            reference=f"product:{product.slug}")
+
+
+@receiver(message_sent)
+def record_message(sender, *, message, **kwargs) -> None:
+    customer = Customer.objects.filter(pk=message.customer_id).first() if message.customer_id else None
+    if customer is not None:
+        interaction_record(customer=customer, kind=Interaction.Kind.MESSAGE_SENT, channel=None,
+                           reference=message.reference, detail={"medium": message.medium, "template": message.template})

@@ -9,10 +9,10 @@ from django.db.models import QuerySet
 
 from catalog.models import Channel
 from catalog.selectors import prices_in_force
-
 from inventory.selectors import sellable_by_variant
+from notifications.recipients import Recipient
 
-from .models import Cart, CartLine, Customer, Interaction
+from .models import CONSENT_CHANNELS, Cart, CartLine, Customer, Interaction
 
 
 def cart_sellable(*, cart: Cart, channel: Channel, variant_ids) -> dict[int, int]:
@@ -102,3 +102,12 @@ def cart_from_resume_link(value: str) -> Cart | None:
 def interaction_list(*, customer: Customer) -> QuerySet[Interaction]:
     """The customer's timeline, newest first."""
     return customer.interactions.select_related("channel").order_by("-created_at", "-id")
+
+
+def recipient_for(customer: Customer | None, *, email: str = "", phone: str = "") -> Recipient:
+    """Where to reach a customer (or a guest, by the email and phone they gave), with their consents."""
+    if customer is None:
+        return Recipient(email=email, phone=phone)
+    return Recipient(email=email or customer.email, phone=phone or customer.phone, first_name=customer.first_name,
+                     consents=frozenset(c for c in CONSENT_CHANNELS if customer.consents_to(c)),
+                     customer_id=customer.pk)

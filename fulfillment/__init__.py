@@ -1,1 +1,2 @@
-"""Fulfilments (ship from store, pickup with a scanned code) and returns anywhere (issue #5)."""
+"""Getting orders to shoppers: fulfilments shipped from a store or warehouse, pickups with a code and QR
+handed over at the counter (and expired when not collected), and returns of any order at any store."""

@@ -3,9 +3,9 @@ a fulfilment moves on only through the actions, which call fulfillment.services.
 from django.contrib import admin, messages
 from django.db.models import Q
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
+from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 from inventory.selectors import locations_for_staff
-from orders.admin import ReadOnlyInline
 
 from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
 from .services import fulfillment_mark_delivered, fulfillment_mark_ready, fulfillment_start_picking
@@ -100,7 +100,7 @@ class ReturnLineInline(ReadOnlyInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(admin.ModelAdmin):
+class ReturnAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["code", "order", "status", "location", "refund_method", "refund_amount", "created_at",
                     "received_at"]
     list_filter = ["status", "refund_method", ("location", admin.RelatedOnlyFieldListFilter)]
@@ -115,12 +115,3 @@ class ReturnAdmin(admin.ModelAdmin):
         my_stores = locations_for_staff(request.user)
         my_orders = Fulfillment.objects.filter(location__in=my_stores).values("order_id")
         return super().get_queryset(request).filter(Q(location__in=my_stores) | Q(order__in=my_orders))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

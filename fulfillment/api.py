@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.channels import ChannelMixin
-from config.permissions import staff_with
-from customers.api import customer_of
+from core.permissions import staff_with
+from customers.identity import customer_of
 from inventory.selectors import staff_location_get
 from orders.models import Order
 from orders.selectors import order_list

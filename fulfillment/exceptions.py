@@ -1,7 +1,7 @@
 """Fulfilment's domain errors: refusals at the pickup counter and for returns."""
 from rest_framework import status
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class PickupRefused(DomainError):

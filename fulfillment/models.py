@@ -167,18 +167,3 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line.sku}"
-
-
-class LowStockAlert(models.Model):
-    """One alert per (store, variant) per day: the record that keeps the alert job from repeating itself."""
-
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
-    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    available = models.IntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["location", "variant", "day"], name="low_stock_alert_once_a_day")]
-
-    def __str__(self) -> str:
-        return f"{self.variant_id}@{self.location_id} on {self.day}"

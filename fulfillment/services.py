@@ -9,26 +9,27 @@ import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from catalog.models import Channel
-from config.exceptions import InvalidTransition
-from customers.messaging import message_queue
+from core.exceptions import InvalidTransition
 from customers.models import Interaction
+from customers.selectors import recipient_for
 from customers.services import interaction_record
-from inventory.models import Location, StockLevel
+from inventory.models import Location
 from inventory.services import StockLine, stock_collect, stock_restock_return, stock_ship
-from orders.models import Order, OrderLine, Payment
+from notifications.services import message_queue
 from orders.exceptions import PaymentProviderError
+from orders.models import Order, OrderLine, Payment
 from orders.services import order_cancel, order_lines_sent, order_settle, payment_refund
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
-from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, LowStockAlert, Return, ReturnLine
+from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 CODE_LENGTH = 8
@@ -59,8 +60,9 @@ def _open_lines(fulfillment: Fulfillment) -> list[OrderLine]:
 
 
 def _tell(order: Order, template: str, **context) -> None:
-    message_queue(template=template, context={"order": order, **context}, customer=order.customer,
-                  email=order.email, phone=order.phone, reference=f"order:{order.number}")
+    message_queue(template=template, context={"order": order, **context},
+                  to=recipient_for(order.customer, email=order.email, phone=order.phone),
+                  reference=f"order:{order.number}")
 
 
 def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
@@ -437,38 +439,6 @@ def reviews_request(*, now: datetime | None = None) -> int:
             Order.objects.filter(pk=pk).update(review_requested_at=moment)
             if order.customer is not None:
                 asked += bool(message_queue(template="review_request", context={"order": order},
-                                            customer=order.customer, marketing=True, medium="email",
+                                            to=recipient_for(order.customer), marketing=True, medium="email",
                                             reference=f"order:{order.number}"))
     return asked
-
-
-def low_stock_alerts_send(*, now: datetime | None = None) -> int:
-    """Tell each store, once a day per item, what has fallen to its reorder point. Safe to run twice at once:
-    an item is listed only by the run that recorded its alert for the day."""
-    day = timezone.localdate(now or timezone.now())
-    low = (StockLevel.objects.filter(reorder_point__gt=0, location__is_active=True)
-           .exclude(location__email="")
-           .annotate(units=F("on_hand") - F("committed") - F("reserved") - F("unavailable"))
-           .filter(units__lte=F("reorder_point"))
-           .select_related("location", "variant__product").order_by("location_id", "variant__sku"))
-    by_store: dict[Location, list] = {}
-    for level in low:
-        by_store.setdefault(level.location, []).append(level)
-    sent = 0
-    for store, levels in by_store.items():
-        with transaction.atomic():
-            rows = []
-            for level in levels:
-                try:
-                    with transaction.atomic():
-                        LowStockAlert.objects.create(location=store, variant=level.variant, day=day,
-                                                     available=level.units)
-                except IntegrityError:  # already alerted today (maybe by a run happening right now)
-                    continue
-                rows.append({"sku": level.variant.sku, "name": level.variant.name, "available": level.units,
-                             "reorder_point": level.reorder_point})
-            if rows:
-                message_queue(template="low_stock", context={"store": store, "rows": rows}, email=store.email,
-                              reference=f"low-stock:{store.code}:{day}")
-                sent += 1
-    return sent

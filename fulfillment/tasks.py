@@ -1,7 +1,7 @@
 """Fulfilment's Celery tasks: thin wrappers that call one service."""
 from celery import shared_task
 
-from .services import low_stock_alerts_send, pickups_expire, pickups_remind, returns_refund_due, reviews_request
+from .services import pickups_expire, pickups_remind, returns_refund_due, reviews_request
 
 
 @shared_task
@@ -17,11 +17,6 @@ def remind_pickups() -> int:
 @shared_task
 def request_reviews() -> int:
     return reviews_request()
-
-
-@shared_task
-def send_low_stock_alerts() -> int:
-    return low_stock_alerts_send()
 
 
 @shared_task

@@ -10,13 +10,12 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 from inventory.models import Location
 from inventory.selectors import locations_for_staff
 
 from . import services
 from .selectors import fulfillment_queue, pick_list
-
 
 SCAN_STATION_PERMISSION = "fulfillment.use_scan_station"
 

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 from .models import (
     Location,

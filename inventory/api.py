@@ -21,7 +21,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-
 from catalog.channels import CHANNEL_HEADER, ChannelMixin
 from catalog.filters import ProductFilter
 from catalog.models import Product, Variant

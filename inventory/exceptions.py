@@ -3,7 +3,7 @@ from dataclasses import asdict, dataclass
 
 from rest_framework import status
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 @dataclass(frozen=True)

@@ -350,3 +350,19 @@ class StockCountLine(models.Model):
     @property
     def difference(self) -> int | None:
         return None if self.expected_quantity is None else self.counted_quantity - self.expected_quantity
+
+
+class LowStockAlert(models.Model):
+    """One low-stock alert per (store, variant) per day: the record that keeps the alert job from repeating
+    itself (inventory.alerts)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    available = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "variant", "day"], name="stock_alert_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}@{self.location_id} on {self.day}"

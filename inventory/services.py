@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
-from config.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
 
 from .exceptions import InsufficientStock, InvalidQuantity, ReservationExpired, ShortLine, StockConflict
 from .models import (

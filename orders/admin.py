@@ -5,24 +5,14 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.html import format_html
 
-from config.exceptions import DomainError
-from customers.admin import CustomerAdmin
+from core.exceptions import DomainError
+from core.readonly_admin import ReadOnlyInline
+from customers.models import Customer
 from inventory.selectors import locations_for_staff
 
 from .models import DeliveryMethod, DeliveryRate, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher
 from .selectors import order_link
 from .services import order_cancel
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -102,7 +92,10 @@ class CustomerOrderInline(ReadOnlyInline):
     verbose_name_plural = "orders from every channel"
 
 
-CustomerAdmin.inlines = [*CustomerAdmin.inlines, CustomerOrderInline]
+# The customer's page belongs to customers, which knows nothing of orders: add the inline to the admin
+# registered there, through the admin site, rather than importing another app's admin module.
+_customer_admin = admin.site.get_model_admin(Customer)
+_customer_admin.inlines = [*_customer_admin.inlines, CustomerOrderInline]
 
 
 @admin.register(Voucher)

@@ -11,11 +11,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.channels import ChannelMixin
+from catalog.channels import CHANNEL_PARAM, ChannelMixin
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
-from config.permissions import staff_with
-from customers.api import CART_TOKEN_HEADER, CART_TOKEN_PARAM, CHANNEL_PARAM, current_cart, customer_of
+from core.permissions import staff_with
+from customers.identity import CART_TOKEN_PARAM, current_cart, customer_of, guest_cart_key
 from customers.models import Customer
 from customers.selectors import cart_view
 from inventory.models import Location
@@ -162,8 +162,7 @@ def _scoped_key(request) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not key or len(key) > 64:
         raise ValidationError({IDEMPOTENCY_HEADER: ["Send a unique Idempotency-Key header (up to 64 characters)."]})
-    owner = f"customer:{customer_of(request).pk}" if request.user.is_authenticated else \
-        f"cart:{request.headers.get(CART_TOKEN_HEADER) or request.session.get('cart_token', '')}"
+    owner = f"customer:{customer_of(request).pk}" if request.user.is_authenticated else f"cart:{guest_cart_key(request)}"
     return f"{owner}|{key}"
 
 

@@ -9,12 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel
-from customers.messaging import message_queue, preferred_marketing_medium
 from customers.models import Cart
-from customers.selectors import cart_resume_link, cart_view
+from customers.selectors import cart_resume_link, cart_view, recipient_for
 from customers.services import cart_mark_reminded, cart_state
+from notifications.services import message_queue
 
 from .models import Voucher
+
 
 def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
     """One reminder per cart state for carts idle past ABANDONED_CART_AFTER with items still in stock.
@@ -33,7 +34,8 @@ def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
             if cart is None:
                 continue
             state = cart_state(cart)
-            medium = preferred_marketing_medium(cart.customer)
+            recipient = recipient_for(cart.customer)
+            medium = recipient.preferred_marketing_medium()
             if state == cart.reminded_state or medium is None:
                 continue
             waiting = [line for line in cart_view(cart=cart, channel=web).lines if line.in_stock]
@@ -44,7 +46,7 @@ def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
                 value=Decimal(settings.ABANDONED_CART_DISCOUNT_PERCENT), max_uses=1, max_uses_per_customer=1,
                 valid_from=moment, valid_until=moment + timedelta(days=settings.ABANDONED_CART_VOUCHER_DAYS),
             )
-            message_queue(template="abandoned_cart", customer=cart.customer, marketing=True, medium=medium,
+            message_queue(template="abandoned_cart", to=recipient, marketing=True, medium=medium,
                           reference=f"cart:{cart.token}",
                           context={"lines": waiting, "voucher": voucher, "link": cart_resume_link(cart)})
             cart_mark_reminded(cart=cart, state=state)

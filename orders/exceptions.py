@@ -1,7 +1,7 @@
 """Orders' domain errors: checkout refusals, voucher refusals, payment failures."""
 from rest_framework import status
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class CheckoutRefused(DomainError):

@@ -10,10 +10,9 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
+from core.money import round_money
 from customers.models import Customer
 from inventory.models import Location
-
-from .money import round_money
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

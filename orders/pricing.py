@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import TaxClass, TaxRate, Variant
+from core.money import round_money, shares, tax_included
 
 from .models import DeliveryMethod, DeliveryRate
-from .money import round_money, shares, tax_included
 
 
 @dataclass(frozen=True)

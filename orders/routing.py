@@ -6,7 +6,6 @@ send the whole order; only when none can is the order split, nearest locations f
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
 from catalog.models import Channel, Variant
 from inventory.exceptions import InsufficientStock, ShortLine
 from inventory.models import Location, StockLevel

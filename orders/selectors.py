@@ -5,15 +5,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core import signing
-from django.urls import reverse
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from core.money import round_money
 from customers.models import Customer
 
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
-from .money import round_money
 
 ORDER_LINK_SALT = "storefront.order"  # the salt links in emails already sent were signed with
 

@@ -21,9 +21,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
-from config.exceptions import InvalidTransition
-from customers.models import Address, Cart, Customer, Interaction
 from catalog.selectors import prices_in_force
+from core.exceptions import InvalidTransition
+from core.money import shares
+from customers.models import Address, Cart, Customer, Interaction
 from customers.services import interaction_record
 from inventory.models import Location
 from inventory.services import (
@@ -57,7 +58,6 @@ from .models import (
     Voucher,
     VoucherRedemption,
 )
-from .money import shares
 from .pricing import Quote, delivery_options, quote
 from .routing import Routed, route_delivery, route_pickup
 from .selectors import order_tax_summary, voucher_evaluate

@@ -3,16 +3,15 @@ void), refunds, webhook verification, and the conversion to Stripe's integer min
 
 No function here is ever called while stock rows are locked; callers sequence that.
 """
-from decimal import ROUND_HALF_UP, Decimal
-
 import logging
+from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
 from django.conf import settings
 
-from .exceptions import PaymentDeclined, PaymentProviderError
-from .money import THREE_DECIMAL, ZERO_DECIMAL
+from core.money import THREE_DECIMAL, ZERO_DECIMAL
 
+from .exceptions import PaymentDeclined, PaymentProviderError
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 from customers.models import Customer
 from inventory.models import Location
 from inventory.selectors import locations_for_staff

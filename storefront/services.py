@@ -3,8 +3,9 @@ opens the order page (guests have no account to find it in)."""
 from django.conf import settings
 from django.db import transaction
 
-from customers.messaging import message_queue
-from customers.models import OutboxMessage
+from customers.selectors import recipient_for
+from notifications.models import OutboxMessage
+from notifications.services import message_queue
 from orders.models import Order
 from orders.selectors import order_link
 
@@ -18,5 +19,5 @@ def order_confirmation_send(*, order: Order) -> None:
     message_queue(template="order_confirmation", context={
         "order": locked, "lines": list(locked.lines.all()), "order_link": f"{settings.SITE_URL}{order_link(locked)}",
         "receipt_link": f"{settings.SITE_URL}{order_link(locked, 'storefront:order-receipt')}"},
-                  customer=locked.customer, email=locked.email, reference=f"order:{locked.number}",
+                  to=recipient_for(locked.customer, email=locked.email), reference=f"order:{locked.number}",
                   medium=OutboxMessage.Medium.EMAIL)

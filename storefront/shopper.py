@@ -6,9 +6,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 from customers import services as customer_services
-from customers.api import SESSION_CART_KEY, guest_cart
+from customers.identity import forget_guest_cart, remember_guest_cart, session_guest_cart
 from customers.models import Cart, Customer
 from inventory.models import Location
 
@@ -36,10 +36,10 @@ def cart_for(request, *, create: bool = False) -> Cart | None:
         if create:
             return customer_services.cart_open_for_customer(customer=customer, channel=channel)
         return Cart.objects.filter(customer=customer, status=Cart.Status.OPEN).first()
-    cart = guest_cart(request)
+    cart = session_guest_cart(request)
     if cart is None and create:
         cart = customer_services.cart_create_guest(channel=channel)
-        request.session[SESSION_CART_KEY] = str(cart.token)
+        remember_guest_cart(request, cart)
     return cart
 
 
@@ -58,9 +58,9 @@ def chosen_store(request) -> Location | None:
 def sign_in(request, user) -> None:
     """Sign the browser in and fold its guest cart into the customer's one cart, telling the shopper
     about anything that could not be carried over (customer_sign_in caps by what can be supplied)."""
-    guest = guest_cart(request)
+    guest = session_guest_cart(request)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session.pop(SESSION_CART_KEY, None)
+    forget_guest_cart(request)
     customer = getattr(user, "customer", None)
     if customer is None:
         return

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import pytest
 import redis
-from kombu import pools as kombu_pools
 from django.db import connection, transaction
+from kombu import pools as kombu_pools
 
 from config.celery import app
-from customers.messaging import message_queue
-from customers.models import Interaction, OutboxMessage
-from customers.tasks import deliver_message, deliver_pending_messages
+from customers.models import Interaction
+from customers.selectors import recipient_for
 from inventory import services as stock
 from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.services import StockLine
 from inventory.tasks import release_expired_reservations
+from notifications.models import OutboxMessage
+from notifications.services import message_queue
+from notifications.tasks import deliver_message, deliver_pending_messages
 from tests.test_jobs import goods, shopper, web  # noqa: F401  (goods is a fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -180,7 +182,7 @@ def test_a_real_worker_releases_an_expired_hold_and_sends_a_message(goods, store
         released = release_expired_reservations.delay()
         with transaction.atomic():  # handed to the broker when this commits
             [message] = message_queue(
-                template="pickup_reminder", customer=ada, reference="order:WORKER1",
+                template="pickup_reminder", to=recipient_for(ada), reference="order:WORKER1",
                 context={"order": {"number": "WORKER1"}, "store": {"name": "Oxford Street"},
                          "fulfillment": {"pickup_code": "WKRMARK1"}})
         assert worker.result_of(released.id) == "1"
@@ -202,11 +204,11 @@ def test_a_real_worker_releases_an_expired_hold_and_sends_a_message(goods, store
 def test_a_message_written_while_the_broker_is_down_is_sent_once_it_is_back(worker, settings, caplog):
     ada = shopper()
 
-    with tasks_through(BROKER_DOWN, worker.queue, settings), caplog.at_level(logging.WARNING, "customers.messaging"):
+    with tasks_through(BROKER_DOWN, worker.queue, settings), caplog.at_level(logging.WARNING, "notifications.services"):
         started = time.monotonic()
         with transaction.atomic():
             [message] = message_queue(
-                template="pickup_reminder", customer=ada, reference="order:OUTAGE1",
+                template="pickup_reminder", to=recipient_for(ada), reference="order:OUTAGE1",
                 context={"order": {"number": "OUTAGE1"}, "store": {"name": "Oxford Street"},
                          "fulfillment": {"pickup_code": "OUTMARK1"}})
         handed_off_in = time.monotonic() - started

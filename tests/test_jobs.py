@@ -18,17 +18,16 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from catalog.models import Channel
-from customers.messaging import message_queue, messages_deliver_pending
-from customers.models import Cart, Customer, Interaction, OutboxMessage
+from customers.models import Cart, Customer, Interaction
+from customers.selectors import RESUME_SALT, recipient_for
 from customers.services import cart_add_line, cart_open_for_customer, customer_set_consent, customer_update
-from fulfillment.models import Fulfillment, LowStockAlert, Return
+from fulfillment.models import Fulfillment, Return
 from fulfillment.services import (
     fulfillment_mark_delivered,
     fulfillment_mark_ready,
     fulfillment_pack,
     fulfillment_ship,
     fulfillment_start_picking,
-    low_stock_alerts_send,
     pickup_collect,
     pickups_expire,
     pickups_remind,
@@ -37,28 +36,30 @@ from fulfillment.services import (
     reviews_request,
 )
 from inventory import services as stock
-from inventory.models import Reservation, StockLevel
+from inventory.alerts import low_stock_alerts_send
+from inventory.models import LowStockAlert, Reservation, StockLevel
 from inventory.services import StockLine, reservations_release_expired
-from customers.selectors import RESUME_SALT
+from notifications.delivery import messages_deliver_pending
+from notifications.models import OutboxMessage
+from notifications.services import message_queue
 from orders.engagement import abandoned_cart_reminders
 from orders.exceptions import PaymentProviderError, VoucherRefused
 from orders.models import Order, Payment, Voucher
 from orders.selectors import voucher_evaluate
 from orders.services import CheckoutChoice, ShipTo, order_place, payments_capture_due
 from tests.customers.conftest import register
-from tests.factories import PriceFactory
-from tests.factories import card
+from tests.factories import PriceFactory, card
 
 pytestmark = pytest.mark.django_db
 
 EXPECTED_SCHEDULE = {
     "inventory.tasks.release_expired_reservations": 60,
-    "customers.tasks.deliver_pending_messages": 300,
+    "notifications.tasks.deliver_pending_messages": 300,
     "fulfillment.tasks.expire_uncollected_pickups": 3600,
     "fulfillment.tasks.remind_pickups": 3600,
     "fulfillment.tasks.request_reviews": 3600,
     "orders.tasks.send_abandoned_cart_reminders": 3600,
-    "fulfillment.tasks.send_low_stock_alerts": 3600,
+    "inventory.tasks.send_low_stock_alerts": 3600,
     "orders.tasks.capture_due_payments": 900,
     "fulfillment.tasks.refund_due_returns": 900,
 }
@@ -641,7 +642,7 @@ def test_the_outbox_sweep_sends_each_waiting_message_once():
     ada = shopper()
     with transaction.atomic():
         for n in (1, 2):
-            message_queue(template="pickup_reminder", customer=ada, reference=f"order:T{n}",
+            message_queue(template="pickup_reminder", to=recipient_for(ada), reference=f"order:T{n}",
                           context={"order": {"number": f"T{n}"}, "store": {"name": "Oxford Street"},
                                    "fulfillment": {"pickup_code": "ABCDEFGH"}})
 

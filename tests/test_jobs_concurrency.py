@@ -16,27 +16,30 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from customers import tasks as customer_tasks
-from customers.messaging import message_queue, messages_deliver_pending
-from customers.models import Interaction, OutboxMessage
-from fulfillment.models import Fulfillment, FulfillmentEvent, LowStockAlert
+from customers.models import Interaction
+from customers.selectors import recipient_for
+from fulfillment.models import Fulfillment, FulfillmentEvent
 from fulfillment.services import (
-    low_stock_alerts_send,
     pickups_expire,
     pickups_remind,
     returns_refund_due,
     reviews_request,
 )
 from inventory import services as stock
-from inventory.models import Reservation, StockLevel, StockMovement
+from inventory.alerts import low_stock_alerts_send
+from inventory.models import LowStockAlert, Reservation, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from inventory.services import StockLine, reservations_release_expired
+from notifications import tasks as notification_tasks
+from notifications.delivery import messages_deliver_pending
+from notifications.models import OutboxMessage
+from notifications.services import message_queue
 from orders import stripe_gateway
 from orders.engagement import abandoned_cart_reminders
 from orders.models import Order, Payment, Refund, Voucher
 from orders.services import payments_capture_due
-from tests.inventory.test_concurrency import run_at_once
 from tests.factories import card
+from tests.inventory.test_concurrency import run_at_once
 from tests.test_jobs import (  # noqa: F401  (goods and counting_sms are fixtures)
     STORE_EMAIL,
     STRIPE_DOWN,
@@ -205,10 +208,10 @@ def test_the_outbox_sweep_twice_at_once_sends_each_message_once(monkeypatch, cou
         raise BrokerUnavailable("broker down")
 
     with monkeypatch.context() as outage:  # the messages are written while the broker is down
-        outage.setattr(customer_tasks.deliver_message, "delay", broker_down)
+        outage.setattr(notification_tasks.deliver_message, "delay", broker_down)
         for n, customer in enumerate(customers):
             with transaction.atomic():
-                message_queue(template="pickup_reminder", customer=customer, reference=f"order:T{n}",
+                message_queue(template="pickup_reminder", to=recipient_for(customer), reference=f"order:T{n}",
                               context={"order": {"number": f"T{n}"}, "store": {"name": "Oxford Street"},
                                        "fulfillment": {"pickup_code": "ABCDEFGH"}})
     assert OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).count() == SHOPPERS * 2

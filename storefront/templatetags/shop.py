@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from django import template
 
-from orders.money import smallest_unit
+from core.money import smallest_unit
 
 register = template.Library()
 

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from customers import services as customer_services
-from customers.api import SESSION_CART_KEY
+from customers.identity import remember_guest_cart
 from customers.models import Cart
 from customers.selectors import cart_from_resume_link, cart_view
 from orders.pricing import quote
@@ -30,7 +30,7 @@ def cart_page(request):
         if cart is None or cart.status != Cart.Status.OPEN:
             return render(request, "storefront/cart.html", {"view": None, "gone": True}, status=404)
         if cart.customer_id is None:
-            request.session[SESSION_CART_KEY] = str(cart.token)
+            remember_guest_cart(request, cart)
         else:
             needs_sign_in = customer_for(request) != cart.customer
     else:

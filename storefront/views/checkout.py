@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.models import Channel
 from customers import services as customer_services
-from customers.api import SESSION_CART_KEY
+from customers.identity import guest_cart_key
 from customers.models import Cart
 from customers.selectors import cart_view
 from inventory.exceptions import InsufficientStock
@@ -136,7 +136,7 @@ def _to_order(order: Order):
 
 def _key(request, customer, data: dict) -> tuple[str, str]:
     """The idempotency key (scoped to this shopper, as the API scopes it) and the request's fingerprint."""
-    owner = f"customer:{customer.pk}" if customer else f"cart:{request.session.get(SESSION_CART_KEY, '')}"
+    owner = f"customer:{customer.pk}" if customer else f"cart:{guest_cart_key(request)}"
     fingerprint = order_services.request_fingerprint(
         {"form": {k: v for k, v in data.items() if k != "idempotency_key"}, "channel": Channel.WEB})
     return f"{owner}|web:{data['idempotency_key']}", fingerprint

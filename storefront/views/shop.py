@@ -13,12 +13,22 @@ from catalog.selectors import product_list
 from customers import services as customer_services
 from customers.models import Interaction
 from inventory.models import Location
-from inventory.selectors import product_availability_attach, stores_nearest_with_variant, store_list
+from inventory.selectors import product_availability_attach, store_list, stores_nearest_with_variant
 
 from ..forms import AddToCartForm, NearForm
 from ..selectors import place_find
-from ..shopper import (REFUSALS, SESSION_POINT_KEY, SESSION_STORE_KEY, add_errors, cart_for, chosen_store,
-                       customer_for, field_errors, safe_next, web_channel)
+from ..shopper import (
+    REFUSALS,
+    SESSION_POINT_KEY,
+    SESSION_STORE_KEY,
+    add_errors,
+    cart_for,
+    chosen_store,
+    customer_for,
+    field_errors,
+    safe_next,
+    web_channel,
+)
 
 PAGE_SIZE = 24
 

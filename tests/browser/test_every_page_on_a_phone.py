@@ -7,8 +7,8 @@ import re
 
 from django.test import Client
 
-from customers import services as customer_services
 from catalog.models import Channel
+from customers import services as customer_services
 from tests.factories import stock_the_shop
 
 from .shop import store_staff

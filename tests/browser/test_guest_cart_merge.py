@@ -1,8 +1,8 @@
 """A guest fills a basket, then signs in: the basket joins the account's basket (the same one the app
 shows), with quantities added and capped by what the store can supply."""
+from catalog.models import Channel
 from customers import services as customer_services
 from customers.models import Cart
-from catalog.models import Channel
 from tests.factories import stock_the_shop
 
 from .shop import add_to_basket

@@ -9,15 +9,15 @@ import pytest
 from django.core import mail, signing
 from rest_framework.test import APIClient
 
-from config.exceptions import InvalidTransition
-from customers.messaging import messages_deliver_pending
-from customers.models import OutboxMessage
+from core.exceptions import InvalidTransition
 from fulfillment import services
 from fulfillment.exceptions import PickupRefused
 from fulfillment.models import Fulfillment
 from fulfillment.services import pickups_expire, pickups_remind
 from inventory import services as stock
 from inventory.models import StockLevel
+from notifications.delivery import messages_deliver_pending
+from notifications.models import OutboxMessage
 from orders import stripe_gateway
 from orders.models import Order, Payment
 from tests.customers.conftest import app_client, register

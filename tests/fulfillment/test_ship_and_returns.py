@@ -14,8 +14,8 @@ from inventory.models import StockLevel
 from orders import stripe_gateway
 from orders.models import Order, Payment, Refund, Voucher
 from tests.customers.conftest import app_client, register
-from tests.journeys.test_pickup_and_returns import order_from_the_app, staff_of
 from tests.factories import card
+from tests.journeys.test_pickup_and_returns import order_from_the_app, staff_of
 from tests.orders.test_payments import received_at_stripe
 
 pytestmark = pytest.mark.django_db

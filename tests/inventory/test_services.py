@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
 from inventory import services
 from inventory.exceptions import InsufficientStock, InvalidQuantity, ReservationExpired, StockConflict
 from inventory.models import Reservation, StockCount, StockLevel, StockMovement, Transfer

@@ -11,15 +11,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backoffice.roles import STORE_STAFF, role_assign
-from customers.messaging import messages_deliver_pending
 from fulfillment.models import Fulfillment
 from fulfillment.services import pickups_expire
 from inventory.models import StockLevel
 from inventory.selectors import ledger_drift
+from notifications.delivery import messages_deliver_pending
+from notifications.models import OutboxMessage
 from orders.models import Order
 from tests.customers.conftest import app_client, register
-from tests.factories import UserFactory
-from tests.factories import card
+from tests.factories import UserFactory, card
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_click_and_collect_from_the_app_to_the_counter(shelf, store, stripe_doub
     told = [m for m in mail.outbox if "ready to collect" in m.subject]
     assert len(told) == 1 and told[0].to == ["ada@example.com"]
     code = re.search(r"Your pickup code: ([A-Z0-9]{8})", told[0].body).group(1)
-    assert ada.messages.filter(medium="sms", template="pickup_ready", status="sent").count() == 1
+    assert OutboxMessage.objects.filter(customer_id=ada.pk, medium="sms", template="pickup_ready", status="sent").count() == 1
     mine = phone.get(f"/api/v1/orders/{order['number']}/fulfillments/").json()
     assert mine[0]["pickup_code"] == code
     qr = phone.get(mine[0]["qr_url"])

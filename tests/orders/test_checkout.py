@@ -16,8 +16,7 @@ from inventory.models import Reservation, StockLevel
 from inventory.selectors import ledger_drift
 from orders.models import Order, Payment, Voucher
 from tests.customers.conftest import app_client, register
-from tests.factories import UserFactory
-from tests.factories import card
+from tests.factories import UserFactory, card
 
 pytestmark = pytest.mark.django_db
 

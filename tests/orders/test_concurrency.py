@@ -16,9 +16,8 @@ from inventory import services as stock
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import ledger_drift
 from orders.models import CheckoutAttempt, Order, Payment
-from tests.factories import PriceFactory, VariantFactory
+from tests.factories import PriceFactory, VariantFactory, card
 from tests.inventory.test_concurrency import run_at_once
-from tests.factories import card
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

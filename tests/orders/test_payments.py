@@ -8,13 +8,12 @@ from hypothesis import strategies as st
 
 from catalog.models import Channel
 from inventory import services as stock
+from orders import services
 from orders.exceptions import PaymentNotCapturable, RefundRefused
 from orders.models import Order, Payment, Refund, Voucher
-from orders import services
 from orders.stripe_gateway import from_minor_units, to_minor_units
 from tests.customers.conftest import app_client, register
-from tests.factories import PriceFactory, VariantFactory
-from tests.factories import card
+from tests.factories import PriceFactory, VariantFactory, card
 from tests.orders.test_checkout import checkout, fill
 
 pytestmark = pytest.mark.django_db

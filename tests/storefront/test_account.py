@@ -90,8 +90,8 @@ def test_addresses_are_saved_edited_and_deleted(signed_in, shopper):
 
 
 def test_someone_elses_address_is_not_found(signed_in, shopper):
-    from customers.services import address_save, customer_register
     from catalog.models import Channel
+    from customers.services import address_save, customer_register
     eve = customer_register(email="eve@example.com", password="correct-horse-battery-9",
                             channel=Channel.objects.get(code="web"))
     hers = address_save(customer=eve, recipient="Eve", line1="1 Road", city="Leeds", postcode="LS1 1AA")

@@ -2,10 +2,10 @@
 the reminder email's link that opens the very same cart."""
 import pytest
 
+from catalog.models import Channel
 from customers import services as customer_services
 from customers.models import Cart
 from customers.selectors import cart_resume_link
-from catalog.models import Channel
 
 from .helpers import error_next_to, page
 

@@ -7,9 +7,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.test import Client
 
-from customers.models import OutboxMessage
-
 from inventory.models import StockLevel
+from notifications.models import OutboxMessage
 from orders.models import Order
 from tests.factories import card
 

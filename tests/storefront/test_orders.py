@@ -43,8 +43,8 @@ def test_another_customer_cannot_see_an_order_but_its_owner_can(signed_in, goods
     assert signed_in.get(f"/orders/{number}/").status_code == 200
     assert number in page(signed_in.get("/account/"))
     nosy = Client()
-    from customers import services
     from catalog.models import Channel
+    from customers import services
     services.customer_register(email="eve@example.com", password="correct-horse-battery-9",
                                channel=Channel.objects.get(code="web"))
     nosy.post("/account/sign-in/", {"email": "eve@example.com", "password": "correct-horse-battery-9"})

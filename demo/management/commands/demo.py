@@ -4,22 +4,15 @@ Development only: it refuses to run unless DEBUG is on, because its logins have 
 import atexit
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.roles import MERCHANDISER, PICKUP_STAFF, STORE_MANAGER, STORE_STAFF, role_assign
 from inventory.models import Location
 from orders.stripe_double import port_open, start_local_stripe
 
+from ...logins import demo_logins_create, demo_store
+
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
-# One login per back-office role (password = username); the store roles work at the London pickup store.
-ROLE_LOGINS = (
-    ("staff", STORE_STAFF, True),
-    ("manager", STORE_MANAGER, True),
-    ("merch", MERCHANDISER, False),
-    ("pickup", PICKUP_STAFF, True),
-)
 LOCAL_STRIPE_PORT = 8420
 
 
@@ -40,11 +33,8 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         call_command("migrate", interactive=False, verbosity=verbosity)
         call_command("load_demo_data", verbosity=verbosity)
-        self._demo_user("admin", superuser=True)
-        pickup_stores = Location.objects.active().stores().filter(offers_pickup=True).order_by("-ships_orders", "code")
-        store = pickup_stores.filter(city="London").first() or pickup_stores.first()
-        for username, role, at_store in ROLE_LOGINS:
-            role_assign(user=self._demo_user(username, superuser=False), role=role, stores=[store] if at_store else [])
+        store = demo_store()
+        demo_logins_create(store=store)
         self._local_stripe()
         self.stdout.write(self._banner(addrport, store))
         call_command("runserver", addrport, use_reloader=False, verbosity=verbosity)
@@ -57,17 +47,6 @@ class Command(BaseCommand):
         if not port_open(LOCAL_STRIPE_PORT):
             server = start_local_stripe(LOCAL_STRIPE_PORT, from_scratch=False)
             atexit.register(server.terminate)
-
-    def _demo_user(self, username: str, *, superuser: bool):
-        """Create the login or put it back as the demo expects: active, staff, password = username."""
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.email = f"{username}@hearthandthread.example"
-        user.is_active = True
-        user.is_staff = True
-        user.is_superuser = superuser
-        user.set_password(username)
-        user.save()
-        return user
 
     def _banner(self, addrport: str, store: Location) -> str:
         host, _, port = addrport.rpartition(":")

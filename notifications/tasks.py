@@ -1,7 +1,7 @@
-"""Customers' Celery tasks: thin wrappers that take ids and call one service."""
+"""Notifications' Celery tasks: thin wrappers that take ids and call one delivery function."""
 from celery import shared_task
 
-from .messaging import message_deliver, messages_deliver_pending
+from .delivery import message_deliver, messages_deliver_pending
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=3600, max_retries=8)
