@@ -17,4 +17,5 @@ demo: install
 	DEBUG=1 $(BIN)/python manage.py demo
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/pytest
