@@ -1,25 +1,12 @@
-"""Template helpers for the storefront: money as shoppers read it."""
-from decimal import Decimal
-
+"""Template helpers for the storefront: form widgets tied to their messages, lookups, and the money and
+percent filters of core (so `{% load shop %}` is all a storefront page needs)."""
 from django import template
 
-from core.money import smallest_unit
+from core.templatetags.money import money, percent
 
 register = template.Library()
-
-SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
-
-
-@register.filter
-def money(amount, currency="GBP"):
-    """20 → "£20.00", 1500 JPY → "1,500 JPY" (to the currency's smallest unit); an unknown currency is
-    written after the amount."""
-    if amount is None or amount == "":
-        return ""
-    code = (currency or "GBP").upper()
-    value = Decimal(amount).quantize(smallest_unit(code))
-    symbol = SYMBOLS.get(code)
-    return f"{symbol}{value:,}" if symbol else f"{value:,} {code}"
+register.filter("money", money)
+register.filter("percent", percent)
 
 
 @register.simple_tag
@@ -38,10 +25,3 @@ def widget(field, **attrs):
 def get(mapping, key):
     """mapping[key] in a template, or None."""
     return mapping.get(key) if hasattr(mapping, "get") else None
-
-
-@register.filter
-def percent(rate):
-    """A tax rate as printed on a receipt: 20.00 → "20%", 13.50 → "13.5%"."""
-    value = Decimal(rate).normalize()
-    return f"{value:f}%"
