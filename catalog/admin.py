@@ -7,7 +7,11 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
 
+from core.money import format_money
+from core.readonly_admin import money_column
+
 from .models import Category, Channel, Price, Product, Range, TaxRate, Variant
+from .selectors import with_price_range
 from .services import range_add_variants
 
 # Category.__str__ walks up the tree; joining three parents covers a four-level tree in one query.
@@ -43,13 +47,23 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("name", "brand", "category", "tax_class", "is_active")
+    list_display = ("name", "brand", "category", "price", "tax_class", "is_active")
     list_filter = (("category", CategoryPathListFilter), "brand", "tax_class", "is_active")
     list_select_related = (f"category__{CATEGORY_PATH}",)
     search_fields = ("name", "brand", "variants__sku", "variants__barcode")
     autocomplete_fields = ("category",)
     prepopulated_fields = {"slug": ("name",)}
     inlines = (VariantInline,)
+
+    def get_queryset(self, request):
+        return with_price_range(super().get_queryset(request))
+
+    @admin.display(description="web price", ordering="price_low")
+    def price(self, product: Product) -> str:
+        if product.price_low is None:
+            return "No price"
+        low, high = (format_money(a, product.price_currency) for a in (product.price_low, product.price_high))
+        return low if low == high else f"{low} to {high}"
 
 
 class PriceInline(admin.TabularInline):
@@ -83,11 +97,12 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):
-    list_display = ("variant", "channel", "location", "amount", "currency", "valid_from", "valid_until")
+    list_display = ("variant", "channel", "location", "price", "valid_from", "valid_until")
     list_filter = ("channel", ("location", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("variant__product", "channel", "location")
     search_fields = ("variant__sku",)
     autocomplete_fields = ("variant", "location")
+    price = money_column("amount", "price")
 
 
 class RangeForm(forms.ModelForm):

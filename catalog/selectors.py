@@ -95,9 +95,30 @@ def prices_in_force(*, variant_ids, channel: Channel, at: datetime | None = None
     return chosen
 
 
+def with_price_range(products: QuerySet[Product], *, channel_code: str = Channel.WEB,
+                     at: datetime | None = None) -> QuerySet[Product]:
+    """Each product annotated with `price_low`, `price_high` and `price_currency`: the lowest and highest
+    channel price (not a store's own) in force among its variants, for back-office lists. Subqueries, so a
+    page costs the same at any size."""
+    in_force = (Price.objects.filter(variant__product=OuterRef("pk"), channel__code=channel_code, location__isnull=True)
+                .valid_at(at or timezone.now()))
+    return products.annotate(price_low=Subquery(in_force.order_by("amount").values("amount")[:1]),
+                             price_high=Subquery(in_force.order_by("-amount").values("amount")[:1]),
+                             price_currency=Subquery(in_force.values("currency")[:1]))
+
+
 def variant_by_code(*, code: str) -> Variant | None:
-    """The variant a typed or scanned code names, by SKU or by barcode (with its product), or None."""
-    code = code.strip()
-    if not code:
+    """The variant a typed or scanned code names, by SKU or by barcode (with its product), or None. Case and
+    spaces do not matter ("tee-navy-m ", "5012 3456 78900"): the code as given is looked up first (on the
+    unique indexes; it wins where two SKUs differ only in case), then in any case."""
+    codes = list(dict.fromkeys(c for c in (code.strip(), "".join(code.split())) if c))
+    if not codes:
         return None
-    return Variant.objects.select_related("product").filter(Q(sku=code) | Q(barcode=code)).first()
+    variants = Variant.objects.select_related("product")
+    exact = variants.filter(Q(sku__in=codes) | Q(barcode__in=codes)).first()
+    if exact is not None:
+        return exact
+    any_case = Q()
+    for c in codes:
+        any_case |= Q(sku__iexact=c) | Q(barcode__iexact=c)
+    return variants.filter(any_case).first()

@@ -115,6 +115,8 @@ STORAGES = {
     },
 }
 
+# The shop's name: the back office's header, receipts, the till.
+SHOP_NAME = env.str("SHOP_NAME", default="Hearth & Thread")
 # Printed on receipts (a UK VAT receipt must show it); empty leaves the line off.
 SHOP_VAT_NUMBER = env.str("SHOP_VAT_NUMBER", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hearth & Thread <hello@hearthandthread.example>")

@@ -10,6 +10,8 @@ urlpatterns = [
     # Back-office pages live under /admin/ (same sign-in, same look) and must come before the admin site.
     path("admin/backoffice/", include("backoffice.import_urls")),
     path("admin/analytics/", include("backoffice.analytics_urls")),
+    path("admin/returns/", include("fulfillment.desk_urls")),
+    path("admin/", include("backoffice.store_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("pickup/qr/<str:token>.svg", pickup_qr, name="pickup-qr"),

@@ -1,5 +1,6 @@
-"""Money arithmetic in an order's currency: its smallest unit, rounding half up to it, and the tax
-contained in a tax-inclusive amount. Every amount the shopper sees is rounded here, once, per line."""
+"""Money in an order's currency: its smallest unit, rounding half up to it, the tax contained in a
+tax-inclusive amount, and how an amount is written for people (£1,234.50). Every amount the shopper sees
+is rounded here, once, per line."""
 from decimal import ROUND_HALF_UP, Decimal
 
 # Currencies counted in whole units (no minor unit), and those with three decimals (stored to the cent
@@ -8,6 +9,7 @@ ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "
                 "XOF", "XPF"}
 THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
 CENT = Decimal("0.01")
+SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
 def smallest_unit(currency: str) -> Decimal:
@@ -37,3 +39,15 @@ def shares(parts, whole: Decimal, currency: str) -> list[Decimal]:
     largest = max(range(len(parts)), key=lambda i: parts[i])
     result[largest] += whole - sum(result, Decimal("0"))
     return result
+
+
+def format_money(amount, currency: str = "GBP") -> str:
+    """20 → "£20.00", 1234.5 → "£1,234.50", 1500 JPY → "1,500 JPY" (to the currency's smallest unit); an
+    unknown currency is written after the amount; a negative amount as −£5.00; None as ""."""
+    if amount is None or amount == "":
+        return ""
+    code = (currency or "GBP").upper()
+    value = Decimal(amount).quantize(smallest_unit(code))
+    sign, value = ("−", -value) if value < 0 else ("", value)
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{value:,}" if symbol else f"{sign}{value:,} {code}"

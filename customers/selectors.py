@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Channel
 from catalog.selectors import prices_in_force
+from core.phones import national_phone, phone_digits
 from inventory.selectors import sellable_by_variant
 from notifications.recipients import Recipient
 
@@ -111,3 +112,21 @@ def recipient_for(customer: Customer | None, *, email: str = "", phone: str = ""
     return Recipient(email=email or customer.email, phone=phone or customer.phone, first_name=customer.first_name,
                      consents=frozenset(c for c in CONSENT_CHANNELS if customer.consents_to(c)),
                      customer_id=customer.pk)
+
+
+CONTACT_CANDIDATES = 50
+
+
+def customers_by_contact(*, contact: str, limit: int = 10) -> list[Customer]:
+    """The customers an email (any case) or a phone number (spaces, dashes, +44 or 0 as written) names."""
+    contact = contact.strip()
+    if "@" in contact:
+        return list(Customer.objects.filter(email__iexact=contact)[:1])
+    wanted = national_phone(contact)
+    if len(wanted.lstrip("+0")) < 6:
+        return []
+    # The database narrows by the last digits, which every way of writing the number shares; the exact
+    # comparison is made here.
+    candidates = (Customer.objects.alias(digits=phone_digits("phone")).filter(digits__endswith=wanted.lstrip("+0"))
+                  .order_by("last_name", "first_name", "pk")[:CONTACT_CANDIDATES])
+    return [c for c in candidates if national_phone(c.phone) == wanted][:limit]

@@ -1,5 +1,6 @@
 """Every write about customers: sign-up, the one cart (add, change, remove, choose pickup or delivery,
-merge a guest cart at sign-in), consent, addresses, and the timeline row each touch leaves.
+merge a guest cart at sign-in, take out what was bought at the till), consent, addresses, and the
+timeline row each touch leaves.
 
 Cart changes lock the cart row first, so two devices changing one cart at once queue up.
 """
@@ -240,6 +241,32 @@ def cart_remove_line(*, cart: Cart, line: CartLine, channel: Channel) -> Cart:
     sku = line.variant.sku
     line.delete()
     _touched(cart, channel, {"sku": sku, "removed": True})
+    return cart
+
+
+@transaction.atomic
+def cart_remove_sold(*, customer: Customer, sold: dict[int, int], channel: Channel) -> Cart | None:
+    """Units the customer has just bought on another channel (at the till) leave their open cart: each line
+    is reduced by the units sold of its variant (by id), or removed when none are left, so the web and the
+    app show only what is still to buy. Returns the open cart (None if there is none); a cart with none of
+    the sold variants is left as it was."""
+    cart = Cart.objects.select_for_update().filter(customer=customer, status=Cart.Status.OPEN).first()
+    if cart is None:
+        return None
+    lines = list(cart.lines.filter(variant_id__in=[pk for pk, units in sold.items() if units > 0])
+                 .select_related("variant"))
+    if not lines:
+        return cart
+    removed = {}
+    for line in lines:
+        units = min(sold[line.variant_id], line.quantity)
+        removed[line.variant.sku] = units
+        if units == line.quantity:
+            line.delete()
+        else:
+            line.quantity, line.channel, line.updated_at = line.quantity - units, channel, timezone.now()
+            line.save(update_fields=["quantity", "channel", "updated_at"])
+    _touched(cart, channel, {"bought": removed})
     return cart
 
 

@@ -9,7 +9,7 @@ import segno
 from django.core import signing
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -25,7 +25,7 @@ from orders.selectors import order_list
 
 from . import services
 from .models import Fulfillment, Return, ReturnLine
-from .selectors import fulfillment_queue
+from .selectors import customer_name, fulfillment_queue
 
 
 class FulfillmentLineOut(serializers.Serializer):
@@ -50,8 +50,7 @@ class FulfillmentOut(serializers.ModelSerializer):
                   "tracking_number", "tracking_url", "ready_at", "expires_at", "completed_at", "lines"]
 
     def get_customer_name(self, fulfillment) -> str:
-        order = fulfillment.order
-        return order.ship_to_name or (order.customer.full_name if order.customer else "") or order.email
+        return customer_name(fulfillment.order)
 
 
 WORKS_FULFILMENTS = staff_with("fulfillment.change_fulfillment", message="Your role does not work on fulfilments.")
@@ -167,14 +166,20 @@ class ReceiveLineIn(serializers.Serializer):
     line_id = serializers.IntegerField()
     quantity = serializers.IntegerField(min_value=1)
     condition = serializers.ChoiceField(choices=ReturnLine.Condition.choices)
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True,
+                                   help_text="Why it came back; a requested return keeps the shopper's reason.")
 
 
 class ReceiveIn(serializers.Serializer):
     store = serializers.CharField(help_text="Where the items arrived.")
     order = serializers.CharField(required=False, help_text="Order number, for a walk-in return.")
     return_code = serializers.CharField(required=False, help_text="The shopper's return code, if they have one.")
-    lines = ReceiveLineIn(many=True, allow_empty=False)
-    refund_method = serializers.ChoiceField(choices=["card", "cash"], required=False, default="")
+    lines = ReceiveLineIn(many=True, allow_empty=False,
+                          help_text="One entry per condition: a line may come back as 1 resellable and 1 damaged.")
+    refund_method = serializers.ChoiceField(
+        choices=["card", "cash", "card_present"], required=False, default="",
+        help_text="Optional check: the money goes back the way it was paid (a card online: to that card; cash at "
+                  "the till: in cash; a card at the till: on the terminal); another method is refused.")
 
 
 class ReturnOut(serializers.ModelSerializer):
@@ -189,14 +194,22 @@ class ReturnOut(serializers.ModelSerializer):
 
 @extend_schema(tags=["staff"])
 class ReturnReceiveAPI(APIView):
-    """Receive returned items of any order, from any channel, at my store or warehouse."""
+    """Receive returned items of any order, from any channel, at my store or warehouse. A walk-in return
+    (no return code) sent with an Idempotency-Key header is received once: the same key again answers
+    with the first return and changes nothing."""
 
     permission_classes = [TAKES_RETURNS]
+    card_refunds = {"card", "card_present"}  # older clients said "card" for either
 
-    @extend_schema(request=ReceiveIn, responses=ReturnOut)
+    @extend_schema(request=ReceiveIn, responses=ReturnOut, parameters=[OpenApiParameter(
+        "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+        description="A key of up to 100 characters, new for each return.")])
     def post(self, request):
         data = ReceiveIn(data=request.data)
         data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 100:
+            raise ValidationError({"Idempotency-Key": ["Keep the key to 100 characters."]})
         store = staff_location_get(user=request.user, code=data.validated_data["store"])
         request_row = None
         if data.validated_data.get("return_code"):
@@ -210,13 +223,15 @@ class ReturnReceiveAPI(APIView):
                 raise ValidationError({"order": ["No order has that number."]})
         else:
             raise ValidationError({"order": ["Give the order number or the return code."]})
-        lines = {}
-        for line in data.validated_data["lines"]:
-            units, _ = lines.get(line["line_id"], (0, line["condition"]))
-            lines[line["line_id"]] = (units + line["quantity"], line["condition"])
-        received = services.return_receive(order=order, location=store, lines=lines, actor=request.user,
-                                           return_request=request_row,
-                                           refund_method=data.validated_data["refund_method"])
+        asked, paid_back = data.validated_data["refund_method"], services.refund_method_for(order=order)
+        if asked and asked != paid_back and not {asked, paid_back} <= self.card_refunds:
+            raise ValidationError({"refund_method": [
+                f"The money for order {order.number} goes back the way it was paid: {paid_back}, not {asked}."]})
+        received = services.return_receive(
+            order=order, location=store, actor=request.user, return_request=request_row, idempotency_key=key or None,
+            received=[services.ReceivedUnits(line_id=line["line_id"], quantity=line["quantity"],
+                                             condition=line["condition"], reason=line["reason"])
+                      for line in data.validated_data["lines"]])
         return Response(ReturnOut(received).data)
 
 

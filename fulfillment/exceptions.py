@@ -17,3 +17,10 @@ class ReturnRefused(DomainError):
 class TooManyWrongCodes(DomainError):
     code = "too_many_wrong_codes"
     http_status = status.HTTP_429_TOO_MANY_REQUESTS
+
+
+class StepRefused(DomainError):
+    """A fulfilment step was asked for with something missing or wrong (no carrier, too many units)."""
+
+    code = "step_refused"
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY

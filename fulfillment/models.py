@@ -73,6 +73,7 @@ class Fulfillment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "fulfilment"  # the code's one spelling is fulfillment; staff read British English
         permissions = [("use_scan_station", "Can use the scan station and pick lists (/scan/)")]
         constraints = [
             models.UniqueConstraint(fields=["order", "location"], name="fulfillment_one_per_order_and_location"),
@@ -114,7 +115,9 @@ class FulfillmentEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"
+        """The change in words: "Picking → Ready for pickup"."""
+        labels = dict(Fulfillment.Status.choices)
+        return f"{labels.get(self.from_status, self.from_status) or '—'} → {labels.get(self.to_status, self.to_status)}"
 
 
 class Return(models.Model):
@@ -143,6 +146,9 @@ class Return(models.Model):
     received_at = models.DateTimeField(null=True, blank=True)
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True,
+                                       help_text="The returns desk form's key: the same form sent twice receives "
+                                                 "the return once.")
 
     class Meta:
         ordering = ["-created_at"]

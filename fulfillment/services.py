@@ -6,6 +6,8 @@ Goods leave in one transaction (stock out through inventory, order lines counted
 through the outbox); the payment is captured after it commits, never while stock rows are locked.
 """
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -13,7 +15,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils import timezone
 
 from catalog.models import Channel
@@ -30,6 +32,7 @@ from orders.services import order_cancel, order_lines_sent, order_settle, paymen
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
 from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
+from .selectors import returnable_units
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 CODE_LENGTH = 8
@@ -193,6 +196,18 @@ def pickup_find(*, scanned: str, location: Location) -> Fulfillment:
                            .order_by("-ready_at").first())
     if fulfillment is None:
         raise PickupRefused("No order has that pickup code. Check the code with the shopper.", reason="unknown_code")
+    return _collectable_here(fulfillment, location)
+
+
+def pickup_ready_here(*, fulfillment_id: int, location: Location) -> Fulfillment:
+    """The pickup the counter opened from its list (found by name, email or phone): it too must be ready here."""
+    fulfillment = Fulfillment.objects.filter(pk=fulfillment_id, method=Fulfillment.Method.PICKUP).first()
+    if fulfillment is None:
+        raise PickupRefused("No such pickup. Search again.", reason="unknown_pickup")
+    return _collectable_here(fulfillment, location)
+
+
+def _collectable_here(fulfillment: Fulfillment, location: Location) -> Fulfillment:
     if fulfillment.location_id != location.pk:
         raise PickupRefused(f"This order is collected at {fulfillment.location.name}, not here.", reason="other_store",
                             store=fulfillment.location.code)
@@ -213,19 +228,28 @@ WRONG_CODE_LIMIT = 5
 WRONG_CODE_WINDOW = 600  # seconds
 
 
-def pickup_find_at_station(*, scanned: str, location: Location, station: str) -> Fulfillment:
-    """pickup_find, slowed down for a station that keeps typing wrong codes (guessing)."""
-    key = f"pickup-wrong-codes:{station}"
-    if cache.get(key, 0) >= WRONG_CODE_LIMIT:
+def _wrong_codes_key(station: str) -> str:
+    return f"pickup-wrong-codes:{station}"
+
+
+def pickup_find_at_station(*, scanned: str, location: Location, station: str, count_wrong: bool = True) -> Fulfillment:
+    """pickup_find, slowed down for a station that keeps typing wrong codes (guessing). A counter that goes on
+    to search by name when no code matches passes count_wrong=False and counts only a search that finds nobody."""
+    if cache.get(_wrong_codes_key(station), 0) >= WRONG_CODE_LIMIT:
         raise TooManyWrongCodes(
             f"Too many wrong codes from this station; wait {WRONG_CODE_WINDOW // 60} minutes or ask a manager.")
     try:
         return pickup_find(scanned=scanned, location=location)
     except PickupRefused as refused:
-        if refused.detail.get("reason") == "unknown_code":
-            cache.add(key, 0, WRONG_CODE_WINDOW)
-            cache.incr(key)
+        if count_wrong and refused.detail.get("reason") == "unknown_code":
+            pickup_wrong_code_count(station=station)
         raise
+
+
+def pickup_wrong_code_count(*, station: str) -> None:
+    """One more wrong code from this station in the window (the cache is shared by every worker)."""
+    cache.add(_wrong_codes_key(station), 0, WRONG_CODE_WINDOW)
+    cache.incr(_wrong_codes_key(station))
 
 
 def pickup_collect(*, fulfillment: Fulfillment, code: str, actor=None) -> Fulfillment:
@@ -294,33 +318,80 @@ def pickups_remind(*, now: datetime | None = None) -> int:
 # Returns --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReceivedUnits:
+    """Units of one order line as they came back: how many, in what condition, and why. One line may
+    arrive as several entries (one unit resellable, another damaged)."""
+
+    line_id: int
+    quantity: int
+    condition: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UnitsRefund:
+    """What one received entry pays back: its part of the line after the voucher share, the tax inside."""
+
+    entry: ReceivedUnits
+    line: OrderLine
+    amount: Decimal
+    tax_amount: Decimal
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What receiving a set of entries pays back, and how; return_receive refunds exactly this."""
+
+    currency: str
+    units: tuple[UnitsRefund, ...]
+    delivery_amount: Decimal
+    delivery_tax_amount: Decimal
+    method: str  # a Payment.Method: card (through Stripe), card_present (on the terminal) or cash (from the till)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((u.amount for u in self.units), self.delivery_amount)
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return sum((u.tax_amount for u in self.units), self.delivery_tax_amount)
+
+
+REASON_LENGTH = ReturnLine._meta.get_field("reason").max_length
+
+
 def _new_return_code() -> str:
     return "RT" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
-def _returnable(order: Order, lines: dict[int, int]) -> dict[OrderLine, int]:
-    if not lines:
+def _returnable(order: Order, wanted: Sequence[tuple[int, int]], return_request: Return | None = None,
+                ) -> dict[OrderLine, int]:
+    """The lines asked back, with their units added up across entries; refused unless each can come back."""
+    if not wanted:
         raise ReturnRefused("Choose at least one item to return.", field="lines")
-    by_id = {line.pk: line for line in order.lines.all()}
-    pending = dict(ReturnLine.objects.filter(order_line__order=order, return_request__status=Return.Status.REQUESTED)
-                   .values("order_line_id").annotate(units=Sum("quantity")).values_list("order_line_id", "units"))
-    chosen = {}
-    for line_id, units in lines.items():
-        line = by_id.get(line_id)
-        if line is None:
+    can = {line.pk: (line, units) for line, units in returnable_units(order=order,
+                                                                      return_request=return_request).items()}
+    asked: dict[int, int] = {}
+    for line_id, units in wanted:
+        if line_id not in can:
             raise ReturnRefused(f"Order {order.number} has no line {line_id}.", field="lines")
-        can = line.quantity_fulfilled - line.quantity_returned - pending.get(line_id, 0)
-        if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= can:
-            raise ReturnRefused(f"{line.sku}: {can} can be returned, not {units!r}.", field="lines", sku=line.sku)
-        chosen[line] = units
-    return chosen
+        line, most = can[line_id]
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ReturnRefused(f"{line.sku}: {most} can be returned, not {units!r}.", field="lines", sku=line.sku)
+        asked[line_id] = asked.get(line_id, 0) + units
+    for line_id, units in asked.items():
+        line, most = can[line_id]
+        if units > most:
+            raise ReturnRefused(f"{line.sku}: {most} can be returned, not {units!r}.", field="lines", sku=line.sku)
+    return {can[line_id][0]: units for line_id, units in asked.items()}
 
 
 @transaction.atomic
 def return_request(*, order: Order, lines: dict[int, tuple[int, str]], channel: Channel) -> Return:
     """A shopper starts a return online ({order line id: (units, reason)}) and gets a return code."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    chosen = _returnable(locked, {i: units for i, (units, _) in lines.items()})
+    chosen = _returnable(locked, [(i, units) for i, (units, _) in lines.items()])
     request = Return.objects.create(order=locked, code=_new_return_code(), channel=channel)
     ReturnLine.objects.bulk_create([ReturnLine(return_request=request, order_line=line, quantity=units,
                                                reason=lines[line.pk][1]) for line, units in chosen.items()])
@@ -331,67 +402,118 @@ def return_request(*, order: Order, lines: dict[int, tuple[int, str]], channel: 
     return request
 
 
+def refund_method_for(*, order: Order) -> str:
+    """How a refund of the order goes back, the way the money came: to the card through Stripe, to the
+    card on the till's terminal (recorded; the terminal pays it), or in cash from the till."""
+    payment = Payment.objects.get(order=order)
+    if payment.stripe_payment_intent:
+        return Payment.Method.CARD
+    if payment.method == Payment.Method.CARD_PRESENT:
+        return Payment.Method.CARD_PRESENT
+    return Payment.Method.CASH
+
+
+def return_refund_preview(
+    *, order: Order, received: Sequence[ReceivedUnits], return_request: Return | None = None,
+) -> RefundPreview:
+    """Price received entries exactly as return_receive refunds them, writing nothing: each entry's part
+    of its line after the voucher share (the tax inside), plus the delivery and its tax when these units
+    complete the return of the whole order; and how the money goes back. Refused (ReturnRefused, naming
+    the field) when an entry cannot come back."""
+    chosen = _returnable(order, [(entry.line_id, entry.quantity) for entry in received], return_request)
+    lines = {line.pk: line for line in chosen}
+    every_line = list(order.lines.all())
+    back = {line.pk: line.quantity_returned for line in every_line}
+    units = []
+    for entry in received:
+        line = lines[entry.line_id]
+        if entry.condition not in ReturnLine.Condition.values:
+            raise ReturnRefused(f"{line.sku}: say whether it is resellable or damaged.", field="condition",
+                                sku=line.sku)
+        if len(entry.reason) > REASON_LENGTH:
+            raise ReturnRefused(f"{line.sku}: keep the reason to {REASON_LENGTH} characters.", field="reason",
+                                sku=line.sku)
+        # Priced on what has come back before it, so per-unit rounding never pays back more than the line
+        # cost (nor more than its tax).
+        before, back[line.pk] = back[line.pk], back[line.pk] + entry.quantity
+        units.append(UnitsRefund(entry=entry, line=line,
+                                 amount=line.amount_for(back[line.pk]) - line.amount_for(before),
+                                 tax_amount=line.tax_for(back[line.pk]) - line.tax_for(before)))
+    delivery = tax = Decimal("0.00")
+    if order.delivery_amount and _whole_order_back(every_line, back):  # true once: returned units only grow
+        delivery, tax = order.delivery_amount, order.delivery_tax_amount
+    return RefundPreview(currency=order.currency, units=tuple(units), delivery_amount=delivery,
+                         delivery_tax_amount=tax, method=refund_method_for(order=order))
+
+
 def return_receive(
-    *, order: Order, location: Location, lines: dict[int, tuple[int, str]], actor=None,
-    return_request: Return | None = None, refund_method: str = "",
+    *, order: Order, location: Location, received: Sequence[ReceivedUnits], actor=None,
+    return_request: Return | None = None, idempotency_key: str | None = None,
 ) -> Return:
-    """Items arrive at any location that takes returns ({order line id: (units, condition)}): each is
-    restocked there (or booked unavailable when damaged), the lines count it, and the money goes back
-    to the original payment once, however often this is retried."""
+    """Items arrive at any location that takes returns, each entry booked there by its condition
+    (resellable: on sale; damaged or faulty: on hand but unavailable); the order lines count them, and
+    the money goes back the way it was paid, once, however often this is retried: a requested return by
+    its row lock and status, a walk-in by the idempotency key of the desk's form (the same key answers
+    with the first return and changes nothing). The refund is paid after the stock rows are released."""
     if not location.accepts_returns:
         raise ReturnRefused(f"{location.name} does not take returns.", field="location")
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if return_request is not None:
+        locked = Order.objects.select_for_update().get(pk=order.pk)  # one receipt of this order at a time
+        request = _received_with_key(locked, idempotency_key)
+        if request is None and return_request is not None:
             request = Return.objects.select_for_update().get(pk=return_request.pk, order=locked)
-            if request.status == Return.Status.RECEIVED:
-                return _refund_return(request)  # a retry: the goods are in; make sure the money went back
-            request.lines.all().delete()  # what arrived is what counts
-        else:
-            request = Return.objects.create(order=locked, code=_new_return_code(),
-                                            channel=Channel.objects.get(code=Channel.TILL))
-        chosen = _returnable(locked, {i: units for i, (units, _) in lines.items()})
-        # Priced on what has come back so far, so per-unit rounding never pays back more than the line cost
-        # (nor more than its tax).
-        amount = sum((line.amount_for(line.quantity_returned + units) - line.amount_for(line.quantity_returned)
-                      for line, units in chosen.items()), Decimal("0.00"))
-        tax = sum((line.tax_for(line.quantity_returned + units) - line.tax_for(line.quantity_returned)
-                   for line, units in chosen.items()), Decimal("0.00"))
-        for line, units in chosen.items():
-            condition = lines[line.pk][1]
-            if condition not in ReturnLine.Condition.values:
-                raise ReturnRefused(f"{line.sku}: say whether it is resellable or damaged.", field="condition")
-            ReturnLine.objects.create(return_request=request, order_line=line, quantity=units, condition=condition)
-            stock_restock_return(location=location, variant=line.variant, quantity=units,
-                                 resellable=condition == ReturnLine.Condition.RESELLABLE, actor=actor,
-                                 reference=f"return:{request.code}",
-                                 idempotency_key=f"return:{request.pk}:{line.pk}")
-            line.quantity_returned += units
-        OrderLine.objects.bulk_update(list(chosen), ["quantity_returned"])
-        delivery = Decimal("0.00")
-        if locked.delivery_amount and _whole_order_back(locked):  # true once: returned units only grow
-            delivery = locked.delivery_amount
-            amount, tax = amount + delivery, tax + locked.delivery_tax_amount
-        payment = Payment.objects.get(order=locked)
-        method = refund_method or ("card" if payment.stripe_payment_intent else "cash")
-        request.status, request.location, request.received_at, request.received_by = (
-            Return.Status.RECEIVED, location, timezone.now(), actor)
-        request.refund_method, request.refund_amount = method, amount
-        request.refund_tax_amount, request.refund_delivery_amount = tax, delivery
-        request.save()
-        if locked.customer_id:
-            interaction_record(customer=locked.customer, kind=Interaction.Kind.RETURN,
-                               channel=Channel.objects.get(code=Channel.TILL), reference=f"return:{request.code}",
-                               detail={"status": "received", "store": location.code, "refund": str(amount)})
-        _tell(locked, "return_refunded", return_request=request, amount=amount)
-    return _refund_return(request)  # after the stock rows are released
+        if request is None or request.status == Return.Status.REQUESTED:
+            request = _receive(locked, location, received, actor, request, idempotency_key)
+    return _refund_return(request)  # a retry lands here too: the goods are in; make sure the money went back
 
 
-def _whole_order_back(order: Order) -> bool:
-    """Every unit the order sent has come back (and nothing is still to be sent)."""
-    lines = list(order.lines.all())
-    return all(l.quantity_open == 0 and l.quantity_returned == l.quantity_fulfilled for l in lines) and any(
-        l.quantity_returned for l in lines)
+def _received_with_key(order: Order, idempotency_key: str | None) -> Return | None:
+    """The return an earlier submit of the same form made (the caller holds the order's row lock, so a
+    submit arriving at the same moment waits for the first and finds its return here)."""
+    earlier = Return.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+    if earlier is not None and earlier.order_id != order.pk:
+        raise ReturnRefused(f"This form was already used to receive a return of order {earlier.order.number}; "
+                            "search again to start a new return.", field="idempotency_key")
+    return earlier
+
+
+def _receive(order: Order, location: Location, received: Sequence[ReceivedUnits], actor,
+             return_request: Return | None, idempotency_key: str | None) -> Return:
+    """Book what arrived, checked and priced before anything is written (the caller holds the locks)."""
+    refund = return_refund_preview(order=order, received=received, return_request=return_request)
+    till = Channel.objects.get(code=Channel.TILL)
+    request = return_request or Return(order=order, code=_new_return_code(), channel=till)
+    requested_reasons = dict(request.lines.values_list("order_line_id", "reason")) if request.pk else {}
+    request.status, request.location, request.received_at, request.received_by = (
+        Return.Status.RECEIVED, location, timezone.now(), actor)
+    request.refund_method, request.refund_amount = refund.method, refund.amount
+    request.refund_tax_amount, request.refund_delivery_amount = refund.tax_amount, refund.delivery_amount
+    request.idempotency_key = idempotency_key or None
+    request.save()
+    request.lines.all().delete()  # what arrived is what counts
+    ReturnLine.objects.bulk_create([
+        ReturnLine(return_request=request, order_line=u.line, quantity=u.entry.quantity, condition=u.entry.condition,
+                   reason=u.entry.reason or requested_reasons.get(u.line.pk, "")) for u in refund.units])
+    for index, unit in enumerate(refund.units):
+        stock_restock_return(location=location, variant=unit.line.variant, quantity=unit.entry.quantity,
+                             resellable=unit.entry.condition == ReturnLine.Condition.RESELLABLE, actor=actor,
+                             reference=f"return:{request.code}",
+                             idempotency_key=f"return:{request.pk}:{index}:{unit.line.pk}")
+        unit.line.quantity_returned += unit.entry.quantity
+    OrderLine.objects.bulk_update({unit.line for unit in refund.units}, ["quantity_returned"])
+    if order.customer_id:
+        interaction_record(customer=order.customer, kind=Interaction.Kind.RETURN, channel=till,
+                           reference=f"return:{request.code}",
+                           detail={"status": "received", "store": location.code, "refund": str(refund.amount)})
+    _tell(order, "return_refunded", return_request=request, amount=refund.amount)
+    return request
+
+
+def _whole_order_back(lines: Sequence[OrderLine], returned: dict[int, int]) -> bool:
+    """Every unit the order sent has come back, counting `returned` ({order line id: units back}), and
+    nothing is still to be sent."""
+    return all(l.quantity_open == 0 and returned[l.pk] == l.quantity_fulfilled for l in lines) and any(
+        returned[l.pk] for l in lines)
 
 
 def returns_refund_due() -> int:

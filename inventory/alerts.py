@@ -3,23 +3,20 @@ point, so it can ask for a transfer or reorder before the shelf is empty."""
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from notifications.recipients import Recipient
 from notifications.services import message_queue
 
-from .models import Location, LowStockAlert, StockLevel
+from .models import Location, LowStockAlert
+from .selectors import low_stock_levels
 
 
 def low_stock_alerts_send(*, now: datetime | None = None) -> int:
     """Tell each store what is at or below its reorder point. Safe to run twice at once: an item is
     listed only by the run that recorded its alert for the day."""
     day = timezone.localdate(now or timezone.now())
-    low = (StockLevel.objects.filter(reorder_point__gt=0, location__is_active=True)
-           .exclude(location__email="")
-           .annotate(units=F("on_hand") - F("committed") - F("reserved") - F("unavailable"))
-           .filter(units__lte=F("reorder_point"))
+    low = (low_stock_levels(locations=Location.objects.exclude(email=""))
            .select_related("location", "variant__product").order_by("location_id", "variant__sku"))
     by_store: dict[Location, list] = {}
     for level in low:

@@ -1,5 +1,6 @@
 """Inventory records. StockLevel holds the buckets of one (location, variant); StockMovement is
-the append-only ledger whose sums equal them. Only inventory.services writes either.
+the append-only ledger whose sums equal them (StockDiscrepancy: its corrections a store manager looks
+into). Only inventory.services writes either.
 """
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -144,6 +145,7 @@ class StockMovement(models.Model):
         COUNT = "count", "Stock count"
         TRANSFER_OUT = "transfer_out", "Transfer out"
         TRANSFER_IN = "transfer_in", "Transfer in"
+        FOUND_AT_TILL = "found_at_till", "Found at the till"
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")
     variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="movements")
@@ -180,6 +182,25 @@ class StockMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise WriteThroughServicesOnly("The stock ledger is append-only.")
+
+
+class StockDiscrepancyManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(reason__in=StockDiscrepancy.REASONS)
+
+
+class StockDiscrepancy(StockMovement):
+    """The movements that say the ledger was wrong about what a store had, found out in the course of
+    business rather than by a count: what a store manager looks into. Another such reason joins REASONS."""
+
+    REASONS = (StockMovement.Reason.FOUND_AT_TILL,)
+
+    objects = StockDiscrepancyManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock discrepancy"
+        verbose_name_plural = "stock discrepancies"
 
 
 class ReservationQuerySet(models.QuerySet):

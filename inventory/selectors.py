@@ -163,3 +163,10 @@ def product_availability_attach(
         for variant in product.listed_variants:
             variant.available = units.get(variant.pk, 0)
     return products
+
+
+def low_stock_levels(*, locations: QuerySet[Location]) -> QuerySet[StockLevel]:
+    """Stock at or below its reorder point (0 = no alerts) at active `locations`, with `units` available."""
+    return (StockLevel.objects.filter(location__in=locations, reorder_point__gt=0, location__is_active=True)
+            .annotate(units=F("on_hand") - F("committed") - F("reserved") - F("unavailable"))
+            .filter(units__lte=F("reorder_point")))

@@ -11,6 +11,9 @@ Locking policy
   the first UPDATE to COMMIT.
 * Rows are always touched in (location_id, variant_id) order, so two multi-line changes that
   share rows queue behind each other instead of deadlocking.
+* Where a delta depends on the row itself (a count books counted − on hand; a till sale of units the
+  customer holds books the shortfall as found), the rows are first locked with SELECT … FOR UPDATE in
+  the same (location_id, variant_id) order and read under that lock.
 * Documents (Reservation, Transfer, StockCount) are locked before stock rows, never after.
 * A failed rule raises a DomainError; the surrounding atomic block undoes every row already
   changed, so nothing is half-applied.
@@ -176,6 +179,29 @@ def _write(merged: list[_Change], *, reference: str, actor, note: str, idempoten
     return movements
 
 
+def _found_at_till(merged: list[_Change]) -> list[_Change]:
+    """For each sale change taking more than its row shows available (safety stock included), a change that
+    adds exactly the shortfall to on hand: units the customer is holding that the ledger missed. The rows are
+    locked in (location, variant) order before they are read, so two tills selling the last unit at once
+    queue, and the second sees the first's sale and books one unit found."""
+    StockLevel.objects.bulk_create(
+        [StockLevel(location_id=c.location_id, variant_id=c.variant_id) for c in merged], ignore_conflicts=True
+    )
+    rows = (
+        StockLevel.objects.select_for_update(of=("self",))
+        .filter(Q(*[Q(location_id=c.location_id, variant_id=c.variant_id) for c in merged], _connector=Q.OR))
+        .order_by("location_id", "variant_id")
+        .values_list("location_id", "variant_id", "on_hand", "committed", "reserved", "unavailable")
+    )
+    available = {(l, v): on_hand - committed - reserved - unavailable
+                 for l, v, on_hand, committed, reserved, unavailable in rows}
+    return [
+        _Change(c.location_id, c.variant_id, Reason.FOUND_AT_TILL, {"on_hand": c.wanted - available[c.pair]})
+        for c in merged
+        if c.wanted > available[c.pair]
+    ]
+
+
 def _apply(
     changes: Iterable[_Change],
     *,
@@ -184,8 +210,12 @@ def _apply(
     note: str = "",
     idempotency_key: str | None = None,
     keep_safety_stock: bool = False,
+    book_found: bool = False,
 ) -> list[StockMovement]:
-    """Apply all changes or none; return the ledger rows written (or, on a replay, those written before)."""
+    """Apply all changes or none; return the ledger rows written (or, on a replay, those written before).
+    With book_found, a shortfall is first booked as found at the till (_found_at_till), in the same
+    transaction; unlike the rest of _apply, those rows are locked before the ledger is written, because
+    each shortfall is read under that lock."""
     merged = _merged(changes)
     if idempotency_key:
         earlier = list(StockMovement.objects.filter(idempotency_key=idempotency_key))
@@ -193,8 +223,13 @@ def _apply(
             return earlier
     try:
         with transaction.atomic():
-            return _write(merged, reference=reference, actor=actor, note=note, idempotency_key=idempotency_key,
-                          keep_safety_stock=keep_safety_stock)
+            found = []
+            if book_found:
+                # The corrections carry no key: a replay is recognised by the sale's movements.
+                found = _write(_found_at_till(merged), reference=reference, actor=actor, note=note,
+                               idempotency_key=None, keep_safety_stock=False)
+            return found + _write(merged, reference=reference, actor=actor, note=note,
+                                  idempotency_key=idempotency_key, keep_safety_stock=keep_safety_stock)
     except IntegrityError:
         if idempotency_key:
             earlier = list(StockMovement.objects.filter(idempotency_key=idempotency_key))
@@ -328,11 +363,18 @@ def stock_set_reorder_point(*, location: Location, variant: Variant, quantity: i
 
 
 def stock_sell(
-    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None,
+    book_found: bool = False,
 ) -> list[StockMovement]:
-    """A sale at the till: units leave at once. The till may sell into safety stock."""
+    """A sale at the till: units leave at once. The till may sell into safety stock.
+
+    With book_found (the customer is holding the units), a sale is never refused for want of stock: where the
+    location shows fewer available units than are sold, the shortfall is first booked as found at the till
+    (on hand up by exactly that, same reference and actor), then sold. Units promised to orders or held for
+    checkouts stay theirs. Returns the corrections, then the sale's movements."""
     return _apply(
-        _changes(lines, Reason.SALE, on_hand=-1), reference=reference, actor=actor, idempotency_key=idempotency_key
+        _changes(lines, Reason.SALE, on_hand=-1), reference=reference, actor=actor, idempotency_key=idempotency_key,
+        book_found=book_found,
     )
 
 

@@ -361,7 +361,22 @@ class TillQuoteIn(serializers.Serializer):
 
 class TillSaleIn(TillQuoteIn):
     payment_method = serializers.ChoiceField(choices=[Payment.Method.CASH, Payment.Method.CARD_PRESENT])
-    customer_email = serializers.EmailField(required=False, default="")
+    customer_email = serializers.EmailField(
+        required=False, default="", allow_blank=True,
+        help_text="The sale joins this customer's history and leaves their online cart; empty for no customer.")
+    cash_tendered = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True, default=None,
+        help_text="For cash: what the customer handed over, at least the total; the answer gives the change.")
+
+
+class TillSaleOut(OrderOut):
+    cash_tendered = serializers.DecimalField(source="payment.tendered_amount", max_digits=12, decimal_places=2,
+                                             allow_null=True)
+    change_due = serializers.DecimalField(source="payment.change_amount", max_digits=12, decimal_places=2,
+                                          allow_null=True, help_text="Cash to give back; null when none was tendered.")
+
+    class Meta(OrderOut.Meta):
+        fields = [*OrderOut.Meta.fields, "cash_tendered", "change_due"]
 
 
 TILL_PERMISSION = staff_with("orders.sell_at_till", message="Your role does not sell at the till.")
@@ -398,12 +413,14 @@ class TillQuoteAPI(APIView):
 
 @extend_schema(tags=["staff"])
 class TillSaleAPI(APIView):
-    """A sale at the counter by staff of that store, at the prices the till quote showed; joins the
-    customer's history when one is given. The response's receipt_url prints the receipt."""
+    """A sale at the counter by staff of that store, at the prices the till quote showed. The customer holds
+    the items, so units the ledger did not show at the store are booked as found at the till, never refused.
+    A named customer's history gains the sale and their online cart loses what they bought. For cash, the
+    tendered amount gives the change. The response's receipt_url prints the receipt."""
 
     permission_classes = [TILL_PERMISSION]
 
-    @extend_schema(request=TillSaleIn, responses={201: OrderOut})
+    @extend_schema(request=TillSaleIn, responses={201: TillSaleOut})
     def post(self, request):
         data = TillSaleIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -414,8 +431,9 @@ class TillSaleAPI(APIView):
             if customer is None:
                 raise ValidationError({"customer_email": ["No customer has that email."]})
         order = services.till_sale(store=store, lines=lines, staff=request.user, customer=customer,
-                                   payment_method=data.validated_data["payment_method"])
-        return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+                                   payment_method=data.validated_data["payment_method"],
+                                   cash_tendered=data.validated_data["cash_tendered"])
+        return Response(TillSaleOut(order).data, status=status.HTTP_201_CREATED)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

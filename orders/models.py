@@ -262,7 +262,9 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"
+        """The change in words: "Placed → Fulfilled"."""
+        labels = dict(Order.Status.choices)
+        return f"{labels.get(self.from_status, self.from_status) or '—'} → {labels.get(self.to_status, self.to_status)}"
 
 
 class VoucherRedemption(models.Model):
@@ -296,6 +298,9 @@ class Payment(models.Model):
     authorised_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     captured_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     refunded_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    tendered_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Cash the customer handed over at the till; the rest is change."
+    )
     stripe_payment_intent = models.CharField(max_length=64, null=True, blank=True, unique=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -305,10 +310,19 @@ class Payment(models.Model):
                                    name="payment_captured_within_authorised"),
             models.CheckConstraint(condition=Q(refunded_amount__lte=F("captured_amount")),
                                    name="payment_refunded_within_captured"),
+            models.CheckConstraint(
+                condition=Q(tendered_amount__isnull=True) | Q(tendered_amount__gte=F("captured_amount")),
+                name="payment_tendered_covers_captured",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} for {self.order.number} ({self.status})"
+
+    @property
+    def change_amount(self) -> Decimal | None:
+        """The change given back for cash handed over at the till (None when nothing was tendered)."""
+        return None if self.tendered_amount is None else self.tendered_amount - self.captured_amount
 
 
 class Refund(models.Model):

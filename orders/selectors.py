@@ -1,6 +1,7 @@
 """Orders reads: whether a voucher applies and what it takes off, a customer's orders from every
-channel, the signed key that opens one order without an account (its page and its receipt), and the
-VAT summary a receipt shows. (How a discount spreads over lines is money.shares, used by pricing.)"""
+channel, the signed key that opens one order without an account (its page and its receipt), the VAT
+summary a receipt shows, and what a till basket sells beyond the store's stock on record. (How a discount
+spreads over lines is core.money.shares, used by pricing.)"""
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -9,8 +10,11 @@ from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.models import Channel, Variant
 from core.money import round_money
 from customers.models import Customer
+from inventory.models import Location
+from inventory.selectors import sellable_by_variant
 
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
@@ -115,3 +119,21 @@ def order_tax_summary(*, order: Order) -> list[TaxBand]:
         band[0] += order.delivery_amount
         band[1] += order.delivery_tax_amount
     return [TaxBand(rate=rate, gross=gross, tax=tax) for rate, (gross, tax) in sorted(bands.items(), reverse=True)]
+
+
+def units_by_variant(lines: list[tuple[Variant, int]]) -> dict[int, int]:
+    """Units per variant id, a variant scanned on two lines counted once."""
+    units: dict[int, int] = {}
+    for variant, quantity in lines:
+        units[variant.pk] = units.get(variant.pk, 0) + quantity
+    return units
+
+
+def till_stock_on_record(*, store: Location, lines: list[tuple[Variant, int]]) -> dict[int, int]:
+    """For each variant (by id) the basket sells more of than the store's ledger shows available to the till
+    (safety stock included): the units it shows. The customer is holding the rest, and the sale books them
+    as found at the till. Changes nothing."""
+    units = units_by_variant(lines)
+    till = Channel.objects.get(code=Channel.TILL)
+    on_record = sellable_by_variant(variant_ids=list(units), channel=till, location=store)
+    return {pk: on_record.get(pk, 0) for pk, wanted in units.items() if wanted > on_record.get(pk, 0)}

@@ -23,9 +23,9 @@ from django.utils import timezone
 from catalog.models import Channel, Variant
 from catalog.selectors import prices_in_force
 from core.exceptions import InvalidTransition
-from core.money import shares
+from core.money import format_money, shares
 from customers.models import Address, Cart, Customer, Interaction
-from customers.services import interaction_record
+from customers.services import cart_remove_sold, interaction_record
 from inventory.models import Location
 from inventory.services import (
     StockLine,
@@ -60,7 +60,7 @@ from .models import (
 )
 from .pricing import Quote, delivery_options, quote
 from .routing import Routed, route_delivery, route_pickup
-from .selectors import order_tax_summary, voucher_evaluate
+from .selectors import order_tax_summary, units_by_variant, voucher_evaluate
 from .signals import order_lines_cancelled, order_placed
 
 logger = logging.getLogger(__name__)
@@ -373,21 +373,33 @@ def till_quote(*, store: Location, lines: list[tuple[Variant, int]]) -> Quote:
 
 @transaction.atomic
 def till_sale(
-    *, store: Location, lines: list[tuple[Variant, int]], staff, payment_method: str, customer: Customer | None = None
+    *, store: Location, lines: list[tuple[Variant, int]], staff, payment_method: str, customer: Customer | None = None,
+    cash_tendered: Decimal | None = None,
 ) -> Order:
-    """A sale across the counter at the quoted prices: units leave at once (safety stock may be sold),
-    paid in full."""
+    """A sale across the counter at the quoted prices, paid in full. Units leave at once (safety stock may
+    be sold); the customer is holding them, so units the ledger did not show at the store are first booked
+    as found at the till, never refused. For cash, `cash_tendered` is what the customer handed over (at least
+    the total; None when not counted): the payment keeps it, and the change is the rest. A customer's online
+    cart loses the units they have just bought, in the same transaction."""
     if payment_method not in (Payment.Method.CASH, Payment.Method.CARD_PRESENT):
         raise CheckoutRefused("At the till, take cash or a card on the terminal.", field="payment_method")
+    if cash_tendered is not None and payment_method != Payment.Method.CASH:
+        raise CheckoutRefused("Cash tendered goes with a cash payment.", field="cash_tendered")
     q = till_quote(store=store, lines=lines)
     till = Channel.objects.get(code=Channel.TILL)
     currency, total = q.currency, q.total
+    if cash_tendered is not None and cash_tendered < total:
+        raise CheckoutRefused(
+            f"{format_money(cash_tendered, currency)} is less than the total of {format_money(total, currency)}: "
+            "take at least the total.", field="cash_tendered", total=str(total),
+        )
     order = Order.objects.create(
         number=_new_number(), customer=customer, channel=till, fulfilment=Order.Fulfilment.TILL,
         email=customer.email if customer else "", currency=currency, subtotal_amount=q.subtotal, total_amount=total,
         tax_amount=q.tax, tax_country=q.tax_country, placed_by=staff,
     )
-    stock_sell(lines=[StockLine(store, v, n) for v, n in lines], reference=f"order:{order.number}", actor=staff)
+    stock_sell(lines=[StockLine(store, v, n) for v, n in lines], reference=f"order:{order.number}", actor=staff,
+               book_found=True)
     OrderLine.objects.bulk_create([
         OrderLine(order=order, variant=line.variant, location=store, sku=line.variant.sku, name=line.variant.name,
                   options=line.variant.options, unit_price_amount=line.unit_price, tax_rate=line.tax_rate,
@@ -395,12 +407,13 @@ def till_sale(
         for line in q.lines
     ])
     Payment.objects.create(order=order, method=payment_method, status=Payment.Status.CAPTURED, currency=currency,
-                           authorised_amount=total, captured_amount=total)
+                           authorised_amount=total, captured_amount=total, tendered_amount=cash_tendered)
     OrderEvent.objects.create(order=order, to_status=Order.Status.PLACED, actor=staff, note=f"till at {store.code}")
     _set_status(order, Order.Status.FULFILLED, actor=staff, note="handed over at the till")
     if customer is not None:
         interaction_record(customer=customer, kind=Interaction.Kind.ORDER_PLACED, channel=till,
                            reference=f"order:{order.number}", detail={"store": store.code, "total": str(total)})
+        cart_remove_sold(customer=customer, sold=units_by_variant(lines), channel=till)
     return order
 
 

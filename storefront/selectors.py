@@ -4,9 +4,7 @@ import re
 
 from django.db.models import Q
 
-from fulfillment.models import Return, ReturnLine
 from inventory.models import Location
-from orders.models import Order
 
 from .postcodes import AREAS
 
@@ -46,15 +44,3 @@ def place_find(*, query: str) -> tuple[float, float, str] | None:
     return None
 
 
-def order_returnable_lines(*, order: Order) -> list[tuple]:
-    """(order line, units that can still be asked back) for lines with anything handed over and not
-    yet returned or already being returned."""
-    pending: dict[int, int] = {}
-    for line in ReturnLine.objects.filter(return_request__order=order, return_request__status=Return.Status.REQUESTED):
-        pending[line.order_line_id] = pending.get(line.order_line_id, 0) + line.quantity
-    rows = []
-    for line in order.lines.all():
-        can = line.quantity_fulfilled - line.quantity_returned - pending.get(line.pk, 0)
-        if can > 0:
-            rows.append((line, can))
-    return rows

@@ -2,7 +2,6 @@
 guest cart the session remembers), the store they chose, and turning service refusals into field errors."""
 from django.contrib import messages
 from django.contrib.auth import login
-from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel
@@ -92,12 +91,3 @@ def add_errors(form, errors: dict[str, list[str]]) -> None:
     for name, problems in errors.items():
         for problem in problems:
             form.add_error(None if name == NON_FIELD or name not in form.fields else name, problem)
-
-
-def safe_next(request, fallback: str) -> str:
-    """Where to go after a form: the `next` it names when that is on this site, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback

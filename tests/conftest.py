@@ -38,7 +38,8 @@ SEED_MIGRATIONS = [("catalog.migrations.0002_default_channels", "create_channels
                    ("catalog.migrations.0004_whole_catalog_range", "create"),
                    ("catalog.migrations.0007_tax_rates", "create"),
                    ("orders.migrations.0004_delivery_methods", "create"),
-                   ("backoffice.migrations.0002_roles", "create_roles")]
+                   ("backoffice.migrations.0002_roles", "create_roles"),
+                   ("backoffice.migrations.0003_store_manager_discrepancies_and_cancels", "grant")]
 
 
 @pytest.fixture(autouse=True)

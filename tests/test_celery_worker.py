@@ -33,7 +33,7 @@ from notifications.services import message_queue
 from notifications.tasks import deliver_message, deliver_pending_messages
 from tests.test_jobs import goods, shopper, web  # noqa: F401  (goods is a fixture)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 5
 BROKER = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"

@@ -23,6 +23,7 @@ from customers.selectors import RESUME_SALT, recipient_for
 from customers.services import cart_add_line, cart_open_for_customer, customer_set_consent, customer_update
 from fulfillment.models import Fulfillment, Return
 from fulfillment.services import (
+    ReceivedUnits,
     fulfillment_mark_delivered,
     fulfillment_mark_ready,
     fulfillment_pack,
@@ -153,7 +154,8 @@ def return_with_refund_due(customer: Customer, store, variant, stripe_client, se
     reachable, settings.STRIPE_API_BASE = settings.STRIPE_API_BASE, STRIPE_DOWN
     try:
         with pytest.raises(PaymentProviderError):
-            return_receive(order=order, location=store, lines={order.lines.get().pk: (1, "resellable")})
+            return_receive(order=order, location=store,
+                           received=[ReceivedUnits(line_id=order.lines.get().pk, quantity=1, condition="resellable")])
     finally:
         settings.STRIPE_API_BASE = reachable
     return Return.objects.get(order=order)

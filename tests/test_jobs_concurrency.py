@@ -55,7 +55,7 @@ from tests.test_jobs import (  # noqa: F401  (goods and counting_sms are fixture
     web,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 SHOPPERS = 4
 

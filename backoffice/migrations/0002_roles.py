@@ -3,8 +3,9 @@ them only after every migration has run), so the groups get them on a fresh data
 
 The lists are frozen here, as a migration's data should be; a later change of a role is a new migration.
 """
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from backoffice.roles import permissions_grant
 
 CATALOG = [f"{action}_{model}" for model in ("category", "product", "variant", "price", "range", "taxrate")
            for action in ("add", "change", "delete", "view")]
@@ -39,20 +40,7 @@ ROLES = {
 
 
 def create_roles(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        # Historical app configs have no models module, and create_permissions skips those; put back what
-        # was there, so the live registry (tests re-run this) keeps its own.
-        original = getattr(app_config, "models_module", None)
-        app_config.models_module = original or True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = original
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, wanted in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        permissions = [Permission.objects.get(content_type__app_label=app, codename=codename)
-                       for app, codename in wanted]
-        group.permissions.set(permissions)
+    permissions_grant(apps, grants=ROLES, replace=True)
 
 
 def remove_roles(apps, schema_editor):

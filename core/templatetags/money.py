@@ -4,24 +4,15 @@ from decimal import Decimal
 
 from django import template
 
-from core.money import smallest_unit
+from core.money import format_money
 
 register = template.Library()
-
-SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
 @register.filter
 def money(amount, currency="GBP"):
-    """20 → "£20.00", 1234.5 → "£1,234.50", 1500 JPY → "1,500 JPY" (to the currency's smallest unit); an
-    unknown currency is written after the amount; a negative amount as −£5.00."""
-    if amount is None or amount == "":
-        return ""
-    code = (currency or "GBP").upper()
-    value = Decimal(amount).quantize(smallest_unit(code))
-    sign, value = ("−", -value) if value < 0 else ("", value)
-    symbol = SYMBOLS.get(code)
-    return f"{sign}{symbol}{value:,}" if symbol else f"{sign}{value:,} {code}"
+    """{{ order.total_amount|money:order.currency }} → £1,234.50 (see core.money.format_money)."""
+    return format_money(amount, currency)
 
 
 @register.filter

@@ -15,13 +15,28 @@ from core.exceptions import DomainError
 from core.readonly_admin import ReadOnlyAdmin
 
 from ..models import StockLevel, StockMovement
-from ..selectors import locations_for_staff
+from ..selectors import locations_for_staff, low_stock_levels
 from .common import MyLocationsFilter, StockPermissionMixin, StoreScopedAdmin
 from .stock_forms import STOCK_OPERATIONS, StockOperationForm
 
 
 def _pair_query(location_id: int, variant_id: int) -> str:
     return urlencode({"location__id__exact": location_id, "variant__id__exact": variant_id})
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    """At or below the reorder point: what the store home's "Low on stock" figure counts."""
+
+    title = "stock"
+    parameter_name = "low"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Low: at or below the reorder point")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=low_stock_levels(locations=locations_for_staff(request.user)).values("pk"))
+        return queryset
 
 
 @admin.register(StockLevel)
@@ -32,7 +47,7 @@ class StockLevelAdmin(ReadOnlyAdmin, StoreScopedAdmin, StockPermissionMixin, adm
         "location", "sku", "on_hand", "committed", "reserved", "unavailable", "incoming", "safety_stock",
         "available", "history",
     )
-    list_filter = (("location", MyLocationsFilter),)
+    list_filter = (("location", MyLocationsFilter), LowStockFilter)
     list_select_related = ("location", "variant")
     search_fields = ("variant__sku", "variant__barcode", "variant__product__name", "location__code")
     ordering = ("location__code", "variant__sku")

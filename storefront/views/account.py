@@ -10,11 +10,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.redirects import safe_next
 from customers import services as customer_services
 from orders.selectors import order_list
 
 from ..forms import AddressForm, ConsentForm, RegisterForm, SignInForm
-from ..shopper import REFUSALS, add_errors, customer_for, field_errors, safe_next, sign_in, web_channel
+from ..shopper import REFUSALS, add_errors, customer_for, field_errors, sign_in, web_channel
 
 
 class _AuthAttempts:

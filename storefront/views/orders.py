@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from fulfillment.models import Fulfillment, Return
+from fulfillment.selectors import returnable_units
 from fulfillment.services import pickup_qr_token, return_request
 from orders.models import Order, OrderLine
 from orders.selectors import order_link_key, order_link_key_valid, order_tax_summary
 
 from ..forms import ReturnForm
-from ..selectors import order_returnable_lines
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, web_channel
 
 
@@ -70,7 +70,7 @@ def order_page(request, number: str):
         return render(request, "404.html", {
             "message": "We cannot show that order. Sign in to the account it was placed with, or use the link "
                        "in your confirmation email."}, status=404)
-    returnable = order_returnable_lines(order=order)
+    returnable = [(line, units) for line, units in returnable_units(order=order).items() if units > 0]
     form = ReturnForm(request.POST if request.method == "POST" else None, returnable=returnable)
     if request.method == "POST":
         if form.is_valid():

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from catalog.filters import ProductFilter
 from catalog.models import Category
 from catalog.selectors import product_list
+from core.redirects import safe_next
 from customers import services as customer_services
 from customers.models import Interaction
 from inventory.models import Location
@@ -26,7 +27,6 @@ from ..shopper import (
     chosen_store,
     customer_for,
     field_errors,
-    safe_next,
     web_channel,
 )
 

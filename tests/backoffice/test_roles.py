@@ -273,10 +273,12 @@ def test_a_merchandiser_edits_prices_and_ranges_but_not_stock(store, stocked):
     assert StockMovement.objects.count() == 2  # the two receipts of the fixture only
 
 
-def test_the_admin_index_links_to_analytics_for_those_who_may_see_them(store):
+def test_the_back_office_links_to_analytics_for_those_who_may_see_them(store):
+    """Head office lands on the admin's index, store roles on their store home: both link to analytics
+    when the role may see it."""
     assert "/admin/analytics/" in html(signed_in(MERCHANDISER).get("/admin/"))
-    assert "/admin/analytics/" in html(signed_in(STORE_MANAGER, store).get("/admin/"))
-    assert "/admin/analytics/" not in html(signed_in(STORE_STAFF, store).get("/admin/"))
+    assert "/admin/analytics/" in html(signed_in(STORE_MANAGER, store).get("/admin/", follow=True))
+    assert "/admin/analytics/" not in html(signed_in(STORE_STAFF, store).get("/admin/", follow=True))
 
 
 def test_role_assign_keeps_one_role_and_adds_the_stores(store, other_store):

@@ -7,7 +7,7 @@ from customers.models import Cart, CartLine
 from tests.customers.conftest import register
 from tests.inventory.test_concurrency import run_at_once
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_two_devices_adding_at_once_share_one_cart_and_keep_both_adds(priced):

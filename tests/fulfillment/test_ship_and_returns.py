@@ -65,9 +65,9 @@ def receive(staff: APIClient, store, *lines, **body):
     ], **body}, format="json")
 
 
-def till_sale(staff: APIClient, store, *lines, payment_method="cash") -> Order:
+def till_sale(staff: APIClient, store, *lines, payment_method="cash", customer_email="") -> Order:
     sold = staff.post("/api/v1/staff/till/sales/", {
-        "store": store.code, "payment_method": payment_method,
+        "store": store.code, "payment_method": payment_method, "customer_email": customer_email,
         "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
     }, format="json")
     assert sold.status_code == 201, sold.json()
@@ -355,3 +355,56 @@ def test_the_last_unit_of_a_discounted_line_is_refunded_what_is_left_of_it(shelf
     assert sum(Decimal(a.json()["refund_amount"]) for a in answers) == Decimal("50.00")
     assert Payment.objects.get(order=order).refunded_amount == Decimal("50.00")
     assert all(r.refund_id is not None for r in Return.objects.filter(order=order))
+
+
+def test_one_line_received_as_one_resellable_and_one_damaged_unit_books_each_by_its_condition(
+    shelf, store, other_store, phone, stripe_double,
+):
+    tee, _ = shelf
+    order = shipped_order(phone, stripe_double, staff_of(store))
+    line_id = order.lines.get().pk
+    manchester = staff_of(other_store, username="mo")
+
+    received = manchester.post(RECEIVE, {"store": other_store.code, "order": order.number, "lines": [
+        {"line_id": line_id, "quantity": 1, "condition": "resellable", "reason": "Too small"},
+        {"line_id": line_id, "quantity": 1, "condition": "damaged"},
+    ]}, format="json")
+
+    assert received.status_code == 200, received.json()
+    assert (received.json()["refund_amount"], received.json()["refund_method"]) == ("43.95", "card")
+    arrived = level(other_store, tee)
+    assert (arrived.on_hand, arrived.unavailable, arrived.available) == (2, 1, 1)
+    assert (level(store, tee).on_hand, level(store, tee).available) == (8, 8)
+    intent = Payment.objects.get(order=order).stripe_payment_intent
+    assert [r.amount for r in stripe_double.v1.refunds.list(params={"payment_intent": intent}).data] == [4395]
+    assert list(Return.objects.get().lines.values_list("condition", "reason")) == [
+        ("resellable", "Too small"), ("damaged", "")]
+
+
+def test_a_walk_in_return_sent_twice_with_one_idempotency_key_is_received_and_refunded_once(shelf, store,
+                                                                                            no_stripe):
+    tee, _ = shelf
+    staff = staff_of(store)
+    sale = till_sale(staff, store, ("TEE-NAVY-M", 2))
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"store": store.code, "order": sale.number,
+            "lines": [{"line_id": sale.lines.get().pk, "quantity": 1, "condition": "resellable"}]}
+
+    first = staff.post(RECEIVE, body, format="json", headers=key)
+    again = staff.post(RECEIVE, body, format="json", headers=key)
+    another = staff.post(RECEIVE, body, format="json", headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    assert first.status_code == again.status_code == another.status_code == 200
+    assert first.json() == again.json() and another.json()["code"] != first.json()["code"]
+    assert Payment.objects.get(order=sale).refunded_amount == Decimal("40.00")  # two returns, not three
+    assert level(store, tee).on_hand == 10
+
+
+def test_a_refund_method_other_than_the_way_it_was_paid_is_refused(shelf, store, no_stripe):
+    staff = staff_of(store)
+    sale = till_sale(staff, store, ("TEE-NAVY-M", 1))
+
+    refused = receive(staff, store, (sale.lines.get().pk, 1, "resellable"), order=sale.number, refund_method="card")
+
+    assert refused.status_code == 400 and list(refused.json()["detail"]["fields"]) == ["refund_method"]
+    assert not Return.objects.exists() and Payment.objects.get(order=sale).refunded_amount == 0

@@ -50,7 +50,7 @@ def ready(fulfillment: Fulfillment, store) -> Fulfillment:
 
 def pick_rows(table: str) -> list[tuple[str, str, str]]:
     """(SKU, quantity, order) of each row of a pick list table."""
-    return re.findall(r"<tr><td>([^<]+)</td><td>[^<]+</td><td>(\d+)</td><td>(\w+)</td>", table)
+    return re.findall(r"<td>([^<]+)</td><td>[^<]+</td><td>(\d+)</td><td>(\w+)</td>", table)
 
 
 def visible_inputs(html: str) -> list[str]:
@@ -231,7 +231,7 @@ def test_the_back_office_moves_a_fulfilment_only_through_its_actions(shelf, stor
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert (mine.status, theirs.status) == (Fulfillment.Status.READY, Fulfillment.Status.NEW)
-    assert f"{mine.order.number}: picking." in picking.content.decode()
+    assert f"{mine.order.number}: being picked." in picking.content.decode()
     assert re.search(rf"{mine.order.number}: [^<]* cannot go from Picking to Delivered\.", too_soon.content.decode())
     assert f"ready for pickup with code {mine.pickup_code}" in readied.content.decode()
     assert edited.status_code == 403

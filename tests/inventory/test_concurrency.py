@@ -18,7 +18,7 @@ from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from inventory.services import StockLine
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def run_at_once(count: int, work: Callable[[int], object]) -> list[object]:

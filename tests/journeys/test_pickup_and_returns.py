@@ -32,9 +32,10 @@ def staff_of(*stores, username="sam", role=STORE_STAFF):
     return client
 
 
-def order_from_the_app(phone, stripe_double, **choice) -> dict:
-    phone.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M", "quantity": 2}, format="json")
-    placed = phone.post("/api/v1/checkout/", {"payment_method": "card", "payment_method_id": card(stripe_double),
+def order_from_the_app(app, stripe_double, **choice) -> dict:
+    """Two tees checked out from the app, paid by card; `choice` is the rest of the checkout (a `phone` too)."""
+    app.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M", "quantity": 2}, format="json")
+    placed = app.post("/api/v1/checkout/", {"payment_method": "card", "payment_method_id": card(stripe_double),
                                               **choice}, format="json",
                         headers={"Idempotency-Key": str(uuid.uuid4())})
     assert placed.status_code == 201, placed.json()

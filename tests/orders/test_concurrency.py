@@ -19,7 +19,7 @@ from orders.models import CheckoutAttempt, Order, Payment
 from tests.factories import PriceFactory, VariantFactory, card
 from tests.inventory.test_concurrency import run_at_once
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 SKU = "TEE-LAST-10"
 

@@ -109,6 +109,7 @@ def test_a_card_paid_delivery_charges_the_delivery_and_confirms_by_email(browser
         Decimal("43.95"), Decimal("3.95"), Decimal("43.95"))
     email = OutboxMessage.objects.get(template="order_confirmation")
     assert (email.recipient, email.subject) == ("grace@example.com", f"Thank you for your order {order.number}")
+    assert "Delivery (Standard delivery): £3.95" in email.body and "Total: £43.95, including £7.33 tax" in email.body
     link, receipt = re.findall(r"https?://\S+", email.body)
     opened = Client().get(urlsplit(link).path, dict(parse_qsl(urlsplit(link).query)))
     assert opened.status_code == 200 and f"Order {order.number}" in page(opened)

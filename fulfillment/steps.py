@@ -1,0 +1,88 @@
+"""A fulfilment's next steps as staff pages offer them (its page, the store home, the pick list): which
+steps its status allows now, and taking one through fulfillment.services, in words for the message."""
+from dataclasses import dataclass
+
+from orders.services import order_cancel
+
+from . import services
+from .exceptions import StepRefused
+from .models import Fulfillment
+
+Status = Fulfillment.Status
+CARRIERS = ("Royal Mail", "Parcelforce", "DPD", "Evri", "DHL", "UPS", "Yodel")
+MAX_PARCELS = 50
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    label: str
+    confirm: str = ""  # asked before a step that cannot be undone
+    form: str = ""  # a step that needs more than a click: "pack"
+
+
+def next_steps(fulfillment: Fulfillment) -> list[Step]:
+    """What can be done next, most likely first. A pickup can be marked ready straight from new (picked in
+    one go); a parcel is packed (carrier and tracking number) before it ships."""
+    pickup = fulfillment.method == Fulfillment.Method.PICKUP
+    if fulfillment.status == Status.NEW:
+        return [Step("ready", "Picked: mark ready for pickup"), Step("pick", "Start picking")] if pickup else [
+            Step("pick", "Start picking")]
+    if fulfillment.status == Status.PICKING:
+        return [Step("ready", "Mark ready for pickup")] if pickup else [Step("pack", "Pack", form="pack")]
+    if fulfillment.status == Status.PACKED:
+        return [Step("ship", "Ship", confirm="Ship this parcel? The stock leaves the store, the shopper is told "
+                                             "and the card is charged.")]
+    if fulfillment.status == Status.SHIPPED:
+        return [Step("delivered", "Mark delivered", confirm="Mark this parcel delivered?")]
+    return []
+
+
+def take(step: str, *, fulfillment: Fulfillment, data, actor) -> str:
+    """Take one step (a button press; `data` is the posted form) and say what happened. Pressing a step that
+    has already been taken (two staff at once, a double click) changes nothing the second time."""
+    if step == "pick":
+        services.fulfillment_start_picking(fulfillment=fulfillment, actor=actor)
+        return "being picked."
+    if step == "ready":
+        if fulfillment.status == Status.NEW:
+            services.fulfillment_start_picking(fulfillment=fulfillment, actor=actor)
+        ready = services.fulfillment_mark_ready(fulfillment=fulfillment, actor=actor)
+        return f"ready for pickup with code {ready.pickup_code}; the shopper is told."
+    if step == "pack":
+        packed = services.fulfillment_pack(fulfillment=fulfillment, actor=actor, **_parcel(data))
+        return f"packed: {packed.carrier} {packed.tracking_number}."
+    if step == "ship":
+        services.fulfillment_ship(fulfillment=fulfillment, actor=actor)
+        return "shipped; the shopper is told and the payment taken."
+    if step == "delivered":
+        services.fulfillment_mark_delivered(fulfillment=fulfillment, actor=actor)
+        return "delivered."
+    if step == "cancel-line":
+        line, units = _line_to_cancel(fulfillment, data)
+        order_cancel(order=fulfillment.order, lines={line.pk: units}, actor=actor,
+                     note=f"{units} × {line.sku} cancelled at {fulfillment.location.code}")
+        return f"{units} × {line.sku} cancelled; the shopper is not charged for it."
+    raise StepRefused(f"There is no step called {step!r}.", field="step")
+
+
+def _parcel(data) -> dict:
+    carrier = (data.get("carrier") or "").strip()
+    if not carrier:
+        raise StepRefused("Choose or type the carrier.", field="carrier")
+    parcels = (data.get("parcels") or "1").strip()
+    if not parcels.isdigit() or not 1 <= int(parcels) <= MAX_PARCELS:
+        raise StepRefused(f"Give the number of parcels, 1 to {MAX_PARCELS}.", field="parcels")
+    return {"carrier": carrier[:40], "tracking_number": (data.get("tracking_number") or "").strip()[:64],
+            "parcels": int(parcels)}
+
+
+def _line_to_cancel(fulfillment: Fulfillment, data):
+    line = next((fl.order_line for fl in fulfillment.lines.select_related("order_line")
+                 if str(fl.order_line_id) == str(data.get("line"))), None)
+    if line is None:
+        raise StepRefused("Choose a line of this fulfilment to cancel.", field="line")
+    units = (data.get("units") or "").strip()
+    if not units.isdigit() or not 1 <= int(units) <= line.quantity_open:
+        raise StepRefused(f"{line.sku}: cancel between 1 and {line.quantity_open} unit(s).", field="units")
+    return line, int(units)
