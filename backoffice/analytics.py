@@ -1,17 +1,38 @@
-"""Analytics selectors: sales, click-and-collect, pickup times, returns and low stock, each aggregated in
-the database over one period and the locations the viewer may see (inventory.selectors.locations_for_staff).
+"""Analytics selectors: sales (by channel, store, source and over time against the period before), visits and
+conversion, click-and-collect, pickup times, returns and low stock, each aggregated in the database over one
+period and the locations the viewer may see (inventory.selectors.locations_for_staff).
 
 Every figure is attributed to a location the way the back office scopes it: a sale to the location its
 line is sent from (the store for a till sale or a pickup), a pickup to its store, a return to the store
 that received it (or, while only requested, to the locations its order was sent from), stock to its location.
+Visits (the shop's "arrived" touches) belong to no location: only head office is given figures made of them.
 """
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+)
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
+from catalog.models import Channel, Price
+from customers.models import Interaction
 from fulfillment.models import Fulfillment, Return, ReturnLine
 from inventory.models import Location, StockLevel
 from orders.models import Order, OrderLine
@@ -40,6 +61,19 @@ class Period:
     def ends_before(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min))
 
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def previous(self) -> "Period":
+        """The same number of days just before this period."""
+        return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+    @property
+    def with_previous(self) -> "Period":
+        return Period(self.previous.first, self.last)
+
     def q(self, field: str) -> Q:
         return Q(**{f"{field}__gte": self.starts_at, f"{field}__lt": self.ends_before})
 
@@ -48,8 +82,13 @@ def _money(value) -> Decimal:
     return (value or Decimal("0")).quantize(PENNY)
 
 
-def _percent(part: int, whole: int) -> Decimal | None:
+def _percent(part, whole) -> Decimal | None:
     return (Decimal(100) * part / whole).quantize(TENTH) if whole else None
+
+
+def _change(now, before) -> Decimal | None:
+    """Percent up (or down) from the previous period; None where there was nothing to compare with."""
+    return _percent(now - before, before)
 
 
 def _hours(duration: timedelta | None) -> Decimal | None:
@@ -72,13 +111,14 @@ def _sold_lines(*, period: Period, locations: QuerySet[Location]) -> QuerySet[Or
                                     quantity__gt=F("quantity_cancelled"))
 
 
-def _sales_by(period: Period, locations: QuerySet[Location], code: str, name: str) -> list[dict]:
-    """Orders and revenue per (code, name, currency), biggest first, aggregated in the database."""
+def _sales_by(period: Period, locations: QuerySet[Location], *fields: str, **expressions) -> list[dict]:
+    """Orders and revenue per group (fields and named expressions) and currency, biggest first, aggregated in the
+    database."""
     return list(
         _sold_lines(period=period, locations=locations)
-        .values(code, name, "currency")
+        .values(*fields, "currency", **expressions)
         .annotate(orders=Count("order", distinct=True), revenue=Sum(LINE_REVENUE))
-        .order_by("-revenue", code)
+        .order_by("-revenue", *fields, *expressions)
     )
 
 
@@ -103,6 +143,158 @@ def click_and_collect(*, period: Period, locations: QuerySet[Location]) -> dict:
     )
     return {"pickup_orders": counts["pickup"], "online_orders": counts["online"],
             "share": _percent(counts["pickup"], counts["online"])}
+
+
+# Where sales came from ------------------------------------------------------------------------------
+
+UNKNOWN = "(unknown)"  # an order placed before attribution was recorded, or a touch that names no source
+# What a row with nothing sold is priced in: the currency prices are set in unless they say otherwise.
+SHOP_CURRENCY = Price._meta.get_field("currency").default
+
+
+def _touch(field: str, *keys: str) -> Coalesce:
+    """The text at `keys` inside a JSON field, "(unknown)" where it is missing or empty. Built from the
+    transforms because KT() cannot follow a relation (order__attribution) before the keys."""
+    value = field
+    for key in keys[:-1]:
+        value = KeyTransform(key, value)
+    return Coalesce(NullIf(KeyTextTransform(keys[-1], value), Value("")), Value(UNKNOWN), output_field=TextField())
+
+
+def _arrivals(*, period: Period) -> QuerySet[Interaction]:
+    """Visits to the shop (web or app) in the period: one "arrived" touch is one visit."""
+    return Interaction.objects.filter(period.q("created_at"), kind=Interaction.Kind.ARRIVED)
+
+
+def _sales_by_touch(period: Period, locations: QuerySet[Location], touch: str) -> list[dict]:
+    rows = _sales_by(period, locations, source=_touch("order__attribution", touch, "source"),
+                     medium=_touch("order__attribution", touch, "medium"))
+    return [{"source": row["source"], "medium": row["medium"], "orders": row["orders"],
+             "revenue": _money(row["revenue"]), "currency": row["currency"]} for row in rows]
+
+
+def sales_by_first_touch(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Orders and revenue by what brought the customer in the first place: the first touch's source and medium."""
+    return _sales_by_touch(period, locations, "first")
+
+
+def sales_by_source(*, period: Period, locations: QuerySet[Location], with_visits: bool) -> list[dict]:
+    """Orders and revenue by the last touch before the order (source and medium), biggest first.
+
+    with_visits (head office only: visits belong to no store): the period's visits from each and conversion
+    = orders ÷ visits; sources that brought visits but no sale follow, most visits first. A source that sold
+    in several currencies has a row for each: its visits and conversion (of all its orders) stand on the first.
+    """
+    rows = _sales_by_touch(period, locations, "last")
+    if not with_visits:
+        return rows
+    visits = {(row["source"], row["medium"]): row["visits"] for row in _arrivals(period=period)
+              .values(source=_touch("detail", "source"), medium=_touch("detail", "medium"))
+              .annotate(visits=Count("pk")).order_by()}
+    orders = Counter()
+    for row in rows:
+        orders[row["source"], row["medium"]] += row["orders"]
+    for row in rows:
+        pair = (row["source"], row["medium"])
+        first = pair in orders  # the pair's first row: its figures are taken off below
+        row["visits"] = visits.pop(pair, 0) if first else None
+        row["conversion"] = _percent(orders.pop(pair), row["visits"]) if first else None
+    unsold = sorted(visits.items(), key=lambda item: (-item[1], item[0]))
+    return rows + [{"source": source, "medium": medium, "orders": 0, "revenue": _money(None),
+                    "currency": SHOP_CURRENCY, "visits": count, "conversion": _percent(0, count)}
+                   for (source, medium), count in unsold]
+
+
+def conversion_by_channel(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Each online channel (web, app): its visits, the orders placed on it, and conversion = orders ÷ visits."""
+    visits = (_arrivals(period=period).filter(channel=OuterRef("pk")).order_by()
+              .values("channel").annotate(count=Count("pk")).values("count"))
+    orders = (_sold_lines(period=period, locations=locations).filter(order__channel=OuterRef("pk")).order_by()
+              .values("order__channel").annotate(count=Count("order", distinct=True)).values("count"))
+    channels = (Channel.objects.filter(is_online=True)
+                .annotate(visits=Coalesce(Subquery(visits), 0), orders=Coalesce(Subquery(orders), 0))
+                .values("name", "visits", "orders").order_by("-visits", "code"))
+    return [{"channel": row["name"], "visits": row["visits"], "orders": row["orders"],
+             "conversion": _percent(row["orders"], row["visits"])} for row in channels]
+
+
+# Over time ------------------------------------------------------------------------------------------
+
+DAILY_UP_TO = 62  # days; a longer period is shown week by week
+
+
+def by_week(period: Period) -> bool:
+    return period.days > DAILY_UP_TO
+
+
+def sales_over_time(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Orders and revenue per day of the period (per ISO week, from Monday, when it is longer than 62 days),
+    each beside the same days of the previous period — day n of this period faces day n of that one — and
+    the change in revenue; per currency, every day counted, a day with no sales as zero.
+
+    The database sums each local day of both periods (in the site's time zone); the days go into weeks
+    here, so that a previous day lands in the week of the day it faces, not in a week of its own: the
+    periods' weeks fall on different days whenever the period is not a whole number of weeks."""
+    per_day = (_sold_lines(period=period.with_previous, locations=locations)
+               .annotate(day=TruncDate("order__placed_at", tzinfo=timezone.get_current_timezone()))
+               .values("day", "currency").annotate(orders=Count("order", distinct=True), revenue=Sum(LINE_REVENUE))
+               .order_by())
+    sold = {(row["day"], row["currency"]): row for row in per_day}
+    weekly, back = by_week(period), timedelta(days=period.days)
+    buckets: dict[tuple[str, date], dict] = {}
+    for currency in sorted({currency for _, currency in sold}) or [SHOP_CURRENCY]:
+        for offset in range(period.days):
+            day = period.first + timedelta(days=offset)
+            start = day - timedelta(days=day.weekday()) if weekly else day
+            bucket = buckets.setdefault((currency, start), {
+                "start": start, "orders": 0, "revenue": Decimal(0), "previous_orders": 0,
+                "previous_revenue": Decimal(0), "currency": currency})
+            for prefix, when in (("", day), ("previous_", day - back)):
+                found = sold.get((when, currency))
+                if found:
+                    bucket[f"{prefix}orders"] += found["orders"]
+                    bucket[f"{prefix}revenue"] += found["revenue"]
+    rows = []
+    for bucket in buckets.values():
+        revenue, previous = _money(bucket["revenue"]), _money(bucket["previous_revenue"])
+        rows.append({**bucket, "revenue": revenue, "previous_revenue": previous, "change": _change(revenue, previous)})
+    return rows
+
+
+def _compared(now, previous) -> dict:
+    return {"now": now, "previous": previous, "change": _change(now, previous)}
+
+
+def sales_totals(*, period: Period, locations: QuerySet[Location], with_visits: bool) -> dict:
+    """The period's orders and revenue (per currency) beside the previous period's, with the change in percent.
+
+    with_visits (head office): visits too, and conversion = online orders (web and app; a till sale follows
+    no visit) ÷ visits, its change in percentage points."""
+    now, before = period.q("order__placed_at"), period.previous.q("order__placed_at")
+    online = Q(order__channel__is_online=True)
+    by_currency = list(
+        _sold_lines(period=period.with_previous, locations=locations).values("currency").annotate(
+            orders=Count("order", distinct=True, filter=now),
+            previous_orders=Count("order", distinct=True, filter=before),
+            online=Count("order", distinct=True, filter=now & online),
+            previous_online=Count("order", distinct=True, filter=before & online),
+            revenue=Sum(LINE_REVENUE, filter=now), previous_revenue=Sum(LINE_REVENUE, filter=before),
+        ).order_by("currency"))
+    totals = {
+        "orders": _compared(sum(row["orders"] for row in by_currency),
+                            sum(row["previous_orders"] for row in by_currency)),
+        "revenue": [{"currency": row["currency"], **_compared(_money(row["revenue"]), _money(row["previous_revenue"]))}
+                    for row in by_currency] or [{"currency": SHOP_CURRENCY, **_compared(_money(None), _money(None))}],
+    }
+    if with_visits:
+        visits = _arrivals(period=period.with_previous).aggregate(
+            now=Count("pk", filter=period.q("created_at")), previous=Count("pk", filter=period.previous.q("created_at")))
+        conversion = (_percent(sum(row["online"] for row in by_currency), visits["now"]),
+                      _percent(sum(row["previous_online"] for row in by_currency), visits["previous"]))
+        totals["visits"] = _compared(visits["now"], visits["previous"])
+        totals["conversion"] = {"now": conversion[0], "previous": conversion[1],
+                                "change": None if None in conversion else conversion[0] - conversion[1]}
+    return totals
 
 
 # Pickups --------------------------------------------------------------------------------------------

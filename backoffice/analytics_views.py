@@ -1,16 +1,21 @@
-"""The analytics page at /admin/analytics/: a period picker, server-drawn SVG bar charts with their tables,
-and each table as CSV (?format=csv&table=...). Needs backoffice.view_analytics; store staff see their stores."""
+"""The analytics page at /admin/analytics/: a period picker, the period's totals against the period before,
+server-drawn SVG charts with their tables, and each table as CSV (?format=csv&table=...). Needs
+backoffice.view_analytics; store staff see their stores, and only head office sees visits and conversion."""
 import csv
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.dateformat import format as date_format
 
+from core.money import format_money
 from inventory.selectors import ALL_LOCATIONS_PERMISSION, locations_for_staff
 
 from . import analytics
@@ -38,37 +43,92 @@ class PeriodForm(forms.Form):
 
 @dataclass
 class Table:
-    """One table of the page: its columns (key, heading) and rows, and the bar chart drawn from it."""
+    """One table of the page: its columns (key, heading) and rows, and the chart drawn from it: bars of one
+    column, labelled by one or more others, or (timeline) revenue per day or week against the period before."""
 
     key: str
     title: str
     columns: list[tuple[str, str]]
     rows: list[dict]
-    bar_label: str = ""
+    bar_label: str | tuple[str, ...] = ""
     bar_value: str = ""
     note: str = ""
+    money: tuple[str, ...] = ()  # columns of amounts in the row's currency
+    timeline: bool = False
     chart: dict = field(default_factory=dict)
 
     @property
-    def cells(self) -> list[list]:
+    def values(self) -> list[list]:
         return [[row[key] for key, _ in self.columns] for row in self.rows]
 
+    @property
+    def cells(self) -> list[list[dict]]:
+        """The values as the page shows them: amounts in their currency (£1,234.50), numbers to the right."""
+        return [[{"value": row[key], "currency": row["currency"] if key in self.money else "",
+                  "number": isinstance(row[key], int | Decimal)} for key, _ in self.columns] for row in self.rows]
 
-def _tables(period: Period, locations, *, low_stock_limit: int | None) -> dict[str, Callable[[], Table]]:
-    """Each table by key, built only when called: the CSV of one table runs that table's queries alone."""
+    def label(self, row: dict) -> str:
+        keys = (self.bar_label,) if isinstance(self.bar_label, str) else self.bar_label
+        return " / ".join(str(row[key]) for key in keys)
+
+    def shown(self, row: dict, key: str) -> str:
+        value = row[key]
+        if value is None:
+            return "–"
+        return format_money(value, row["currency"]) if key in self.money else str(value)
+
+
+def _tables(period: Period, locations, *, head_office: bool,
+            low_stock_limit: int | None) -> dict[str, Callable[[], Table]]:
+    """Each table by key, built only when called: the CSV of one table runs that table's queries alone.
+    Tables of visits are head office's only: visits belong to no store."""
     money = [("currency", "Currency")]
     scope = {"period": period, "locations": locations}
+    visits = [("visits", "Visits"), ("conversion", "Conversion %")] if head_office else []
+    previous = period.previous
     return {
+        "sales_over_time": lambda: Table(
+            "sales_over_time", "Sales over time",
+            [("start", "Week starting" if analytics.by_week(period) else "Date"), ("orders", "Orders"),
+             ("revenue", "Revenue"), ("previous_orders", "Previous orders"), ("previous_revenue", "Previous revenue"),
+             ("change", "Revenue change %"), *money],
+            analytics.sales_over_time(**scope),
+            note=f"Each {'week (the first and last may be part weeks)' if analytics.by_week(period) else 'day'} "
+                 f"beside the same days of the {period.days} days before ({_day(previous.first, True)} to "
+                 f"{_day(previous.last, True)}); revenue as in Sales by channel.",
+            money=("revenue", "previous_revenue"), timeline=True),
         "sales_by_channel": lambda: Table(
             "sales_by_channel", "Sales by channel",
             [("channel", "Channel"), ("orders", "Orders"), ("revenue", "Revenue"), *money],
             analytics.sales_by_channel(**scope), "channel", "revenue",
-            "Orders placed in the period; revenue after vouchers, less cancelled units."),
+            "Orders placed in the period; revenue after vouchers, less cancelled units.", money=("revenue",)),
         "sales_by_store": lambda: Table(
             "sales_by_store", "Sales by store",
             [("store", "Store"), ("name", "Name"), ("orders", "Orders"), ("revenue", "Revenue"), *money],
             analytics.sales_by_store(**scope), "store", "revenue",
-            "By the location each line is sent from, handed over at or sold at."),
+            "By the location each line is sent from, handed over at or sold at.", money=("revenue",)),
+        "sales_by_source": lambda: Table(
+            "sales_by_source", "Sales by source / medium (last touch)",
+            [("source", "Source"), ("medium", "Medium"), ("orders", "Orders"), ("revenue", "Revenue"), *money,
+             *visits],
+            analytics.sales_by_source(**scope, with_visits=head_office), ("source", "medium"), "revenue",
+            "Where the shopper came from last before ordering. (in store): till sales; (unknown): orders from "
+            "before sources were recorded." + (
+                " Conversion % = orders ÷ visits in the period (an order may follow a visit from before it); sources "
+                "that brought visits and no sale are listed last." if head_office else ""),
+            money=("revenue",)),
+        "sales_by_first_touch": lambda: Table(
+            "sales_by_first_touch", "Sales by first touch",
+            [("source", "Source"), ("medium", "Medium"), ("orders", "Orders"), ("revenue", "Revenue"), *money],
+            analytics.sales_by_first_touch(**scope), ("source", "medium"), "revenue",
+            "What brought the customer in the first place: the source of their first recorded visit.",
+            money=("revenue",)),
+        **({"conversion_by_channel": lambda: Table(
+            "conversion_by_channel", "Conversion by channel",
+            [("channel", "Channel"), ("visits", "Visits"), ("orders", "Orders"), ("conversion", "Conversion %")],
+            analytics.conversion_by_channel(**scope), "channel", "conversion",
+            "Online channels: visits in the period, orders placed on the channel, conversion % = orders ÷ visits."),
+            } if head_office else {}),
         "pickups_by_store": lambda: Table(
             "pickups_by_store", "Pickups by store",
             [("store", "Store"), ("name", "Name"), ("pickups", "Pickup orders"),
@@ -117,7 +177,7 @@ def _chart(table: Table) -> dict:
         return {}
     top = max(values)
     bars = [
-        {"label": row[table.bar_label], "value": row[table.bar_value] if row[table.bar_value] is not None else "–",
+        {"label": table.label(row), "value": table.shown(row, table.bar_value),
          "y": i * ROW_HEIGHT, "text_y": i * ROW_HEIGHT + BAR_HEIGHT - 3,
          "width": round(BAR_WIDTH * float(value) / float(top), 1),
          "value_x": round(LABEL_WIDTH + 6 + BAR_WIDTH * float(value) / float(top), 1)}
@@ -129,13 +189,92 @@ def _chart(table: Table) -> dict:
             "bar_height": BAR_HEIGHT, "title": f"{table.title}: {heading}"}
 
 
+# Inline SVG over time: this period's revenue as bars, the previous period's as a lighter line, on one y axis
+# from 0 to a round sum; dates under the plot, at most X_LABELS of them.
+PLOT_LEFT, PLOT_TOP, PLOT_WIDTH, PLOT_HEIGHT, X_LABELS = 80, 10, 560, 160, 8
+
+
+def _round_top(value: Decimal) -> Decimal:
+    """The least of 1, 2 or 5 × a power of ten that is at least `value`."""
+    power = Decimal(10) ** value.adjusted()
+    return next(step * power for step in (1, 2, 5, 10) if value <= step * power)
+
+
+def _day(when: date, with_year: bool = False) -> str:
+    return date_format(when, "j M Y" if with_year else "j M")
+
+
+def _timeline_chart(table: Table, period: Period) -> dict:
+    """One plot per currency sold in (in practice one); none where neither period sold anything."""
+    panels = []
+    for currency in dict.fromkeys(row["currency"] for row in table.rows):
+        rows = [row for row in table.rows if row["currency"] == currency]
+        top = max(max(row["revenue"], row["previous_revenue"]) for row in rows)
+        if top:
+            panels.append(_timeline_panel(rows, currency, _round_top(top), period))
+    return {"panels": panels} if panels else {}
+
+
+def _timeline_panel(rows: list[dict], currency: str, top: Decimal, period: Period) -> dict:
+    bottom, step = PLOT_TOP + PLOT_HEIGHT, PLOT_WIDTH / len(rows)
+
+    def x(i: int, offset: float = 0.5) -> float:
+        return round(PLOT_LEFT + step * (i + offset), 1)
+
+    def y(amount: Decimal) -> float:
+        return round(bottom - PLOT_HEIGHT * float(amount / top), 1)
+
+    highest, previous = max(rows, key=lambda row: row["revenue"]), period.previous
+    weekly, this_period = analytics.by_week(period), f"{_day(period.first, True)} to {_day(period.last, True)}"
+    peak = (f"highest {format_money(highest['revenue'], currency)} {'in the week of' if weekly else 'on'} "
+            f"{_day(highest['start'])}" if highest["revenue"] else "no sales")
+    return {
+        "title": (f"Revenue in {currency} per {'week' if weekly else 'day'}, {this_period}, as bars ({peak}), "
+                  f"against the {period.days} days before ({_day(previous.first, True)} to "
+                  f"{_day(previous.last, True)}) as a line. Every figure is in the table below."),
+        "width": PLOT_LEFT + PLOT_WIDTH + 10, "height": bottom + 46, "left": PLOT_LEFT, "tick_x": PLOT_LEFT - 6,
+        "right": PLOT_LEFT + PLOT_WIDTH, "bottom": bottom, "date_y": bottom + 16, "legend_y": bottom + 38,
+        "ticks": [{"y": y(amount), "text_y": y(amount) + 4, "label": format_money(amount, currency)}
+                  for amount in (Decimal(0), top / 2, top)],
+        "bars": [{"x": x(i, 0.15), "y": y(row["revenue"]), "width": round(step * 0.7, 1),
+                  "height": round(bottom - y(row["revenue"]), 1)} for i, row in enumerate(rows) if row["revenue"]],
+        "previous_points": " ".join(f"{x(i)},{y(row['previous_revenue'])}" for i, row in enumerate(rows)),
+        "dates": [{"x": x(i), "label": _day(row["start"])} for i, row in enumerate(rows)
+                  if i % math.ceil(len(rows) / X_LABELS) == 0],
+        "legend": (this_period, f"the {period.days} days before"),
+    }
+
+
+def _signed(change: Decimal | None, unit: str = "%") -> str:
+    if change is None:
+        return "–"
+    return f"{'+' if change > 0 else '−' if change < 0 else ''}{abs(change)}{unit}"
+
+
+def _totals(totals: dict) -> list[dict]:
+    """The totals line as shown: each figure now, in the previous period, and the change."""
+    def figure(key: str, label: str, compared: dict, shown: Callable = str, unit: str = "%") -> dict:
+        return {"key": key, "label": label, "now": shown(compared["now"]), "previous": shown(compared["previous"]),
+                "change": _signed(compared["change"], unit)}
+
+    figures = [figure("orders-total", "Orders", totals["orders"])]
+    figures += [figure(f"revenue-total-{row['currency'].lower()}", f"Revenue ({row['currency']})", row,
+                       lambda amount, currency=row["currency"]: format_money(amount, currency))
+                for row in totals["revenue"]]
+    if "visits" in totals:
+        figures += [figure("visits-total", "Visits", totals["visits"]),
+                    figure("conversion-total", "Online conversion", totals["conversion"],
+                           lambda rate: "–" if rate is None else f"{rate}%", " pts")]
+    return figures
+
+
 def _csv(table: Table, period: Period) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{table.key.replace("_", "-")}-{period.first:%Y-%m-%d}-to-{period.last:%Y-%m-%d}.csv"')
     writer = csv.writer(response)
     writer.writerow([heading for _, heading in table.columns])
-    for cells in table.cells:
+    for cells in table.values:
         writer.writerow(["" if value is None else value for value in cells])
     return response
 
@@ -151,19 +290,22 @@ def analytics_view(request):
         return TemplateResponse(request, "admin/backoffice/analytics.html", context, status=400)
     period = Period(form.cleaned_data["start"], form.cleaned_data["end"]) if given else default
     locations = locations_for_staff(request.user)
+    head_office = request.user.has_perm(ALL_LOCATIONS_PERMISSION)
     if request.GET.get("format") == "csv":
-        build = _tables(period, locations, low_stock_limit=None).get(request.GET.get("table", ""))
+        build = _tables(period, locations, head_office=head_office, low_stock_limit=None).get(
+            request.GET.get("table", ""))
         if build is None:
             raise Http404("No such table.")
         return _csv(build(), period)
-    tables = [build() for build in _tables(period, locations, low_stock_limit=LOW_STOCK_SHOWN).values()]
+    tables = [build() for build in _tables(period, locations, head_office=head_office,
+                                           low_stock_limit=LOW_STOCK_SHOWN).values()]
     for table in tables:
-        table.chart = _chart(table)
-    head_office = request.user.has_perm(ALL_LOCATIONS_PERMISSION)
+        table.chart = _timeline_chart(table, period) if table.timeline else _chart(table)
     return TemplateResponse(request, "admin/backoffice/analytics.html", {
         **context,
         "period": period,
         "period_query": f"start={period.first:%Y-%m-%d}&end={period.last:%Y-%m-%d}",
+        "totals": _totals(analytics.sales_totals(period=period, locations=locations, with_visits=head_office)),
         "tables": tables,
         "click_and_collect": analytics.click_and_collect(period=period, locations=locations),
         "pickups": analytics.pickup_totals(period=period, locations=locations),

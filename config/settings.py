@@ -21,6 +21,33 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# A real deployment behind HTTPS sets these (README › Deploying); `manage.py check --deploy` is then clean.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if env.bool("BEHIND_HTTPS_PROXY", default=False):  # the proxy terminates TLS and says so in this header
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts and styles from this site only (no inline script); Stripe's own script and frames for card payments.
+STRIPE_JS_ORIGINS = env.list("STRIPE_JS_ORIGINS", default=["https://js.stripe.com"])
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", *STRIPE_JS_ORIGINS],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'", "https://api.stripe.com"],
+    "frame-src": ["'self'", *STRIPE_JS_ORIGINS, "https://hooks.stripe.com"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+}
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -53,12 +80,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RequestGuardMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "customers.attribution.AttributionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -117,6 +147,8 @@ STORAGES = {
 
 # The shop's name: the back office's header, receipts, the till.
 SHOP_NAME = env.str("SHOP_NAME", default="Hearth & Thread")
+# How a phone typed without a country code is read; every phone is stored in E.164 (+447700900123).
+PHONE_REGION = env.str("PHONE_REGION", default="GB")
 # Printed on receipts (a UK VAT receipt must show it); empty leaves the line off.
 SHOP_VAT_NUMBER = env.str("SHOP_VAT_NUMBER", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hearth & Thread <hello@hearthandthread.example>")
@@ -147,6 +179,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="10/minute")},
@@ -165,6 +202,10 @@ SPECTACULAR_SETTINGS = {
         "FulfillmentStatusEnum": "fulfillment.models.Fulfillment.Status",
         "ReturnStatusEnum": "fulfillment.models.Return.Status",
         "CartFulfilmentEnum": "customers.models.Cart.Fulfilment",
+        "OrderFulfilmentEnum": "orders.models.Order.Fulfilment",
+        "CheckoutPaymentMethodEnum": ["card", "pay_at_pickup"],
+        "CheckoutFulfilmentEnum": ["pickup", "delivery"],
+        "TillPaymentMethodEnum": ["cash", "card_present"],
     },
 }
 

@@ -1,5 +1,6 @@
-"""Customer API: sign-up and sign-in (browser session or app token), password reset, my profile,
-consent, addresses and timeline, and the one cart, the same whichever channel asks.
+"""Customer API: sign-up and sign-in (browser session or app token; customers by email, staff by username or
+email), password reset, my profile, consent, addresses and timeline, and the one cart, the same whichever
+channel asks. Phones come in any spelling and are kept and returned in E.164.
 
 Guests name their cart with the X-Cart-Token header (a browser session remembers it too);
 signed-in shoppers always get their own open cart, and a guest cart is merged into it at sign-in.
@@ -12,7 +13,7 @@ from django.core.mail import send_mail
 from django.shortcuts import get_object_or_404
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
@@ -23,9 +24,11 @@ from rest_framework.views import APIView
 
 from catalog.channels import CHANNEL_PARAM, ChannelMixin
 from catalog.models import Channel, Variant
+from core.phones import PhoneSerializerField
 from inventory.models import Location
 
 from . import services
+from .attribution import visitor_of
 from .identity import (
     CART_TOKEN_HEADER,
     CART_TOKEN_PARAM,
@@ -104,6 +107,7 @@ class FulfilmentIn(serializers.Serializer):
 
 
 class ProfileSerializer(serializers.ModelSerializer):
+    phone = PhoneSerializerField(required=False, allow_blank=True)
     preferred_store = serializers.SlugRelatedField(
         slug_field="code", queryset=Location.objects.active().stores(), allow_null=True, required=False
     )
@@ -119,12 +123,24 @@ class RegisterIn(serializers.Serializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=80, default="")
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=80, default="")
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+    phone = PhoneSerializerField(required=False, allow_blank=True, default="")
 
 
 class SignInIn(serializers.Serializer):
-    email = serializers.EmailField()
+    """Who is signing in, by one of `email` (a customer, or a member of staff by the email on their login) or
+    `username` (a member of staff: a till or counter app), and the password."""
+
+    email = serializers.EmailField(required=False, help_text="The login's email, in any case. Or give username.")
+    username = serializers.CharField(required=False, max_length=150,
+                                     help_text="A staff login's username, exactly (e.g. pickup). Or give email.")
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate(self, data):
+        if "email" in data and "username" in data:
+            raise ValidationError({"username": ["Give a username or an email, not both."]})
+        if "email" not in data and "username" not in data:
+            raise ValidationError({"email": ["Give your email, or the username of a staff login."]})
+        return data
 
 
 class SignedInOut(serializers.Serializer):
@@ -157,6 +173,8 @@ class ConsentSerializer(serializers.Serializer):
 
 
 class AddressSerializer(serializers.ModelSerializer):
+    phone = PhoneSerializerField(required=False, allow_blank=True)
+
     class Meta:
         model = Address
         fields = ["id", "label", "recipient", "line1", "line2", "city", "postcode", "country", "phone",
@@ -260,7 +278,8 @@ def signed_in(request, user, channel, *, token: bool, code=status.HTTP_200_OK) -
     customer = getattr(user, "customer", None)
     cart, notes = (None, [])
     if customer is not None:
-        cart, notes = services.customer_sign_in(customer=customer, channel=channel, guest_cart=guest)
+        cart, notes = services.customer_sign_in(customer=customer, channel=channel, guest_cart=guest,
+                                                visitor=visitor_of(request))
     forget_guest_cart(request)
     payload = {
         "token": Token.objects.get_or_create(user=user)[0].key if token else None,
@@ -288,24 +307,50 @@ class RegisterAPI(AuthThrottled, ChannelMixin, APIView):
         return signed_in(request, customer.user, self.channel, token=use_token, code=status.HTTP_201_CREATED)
 
 
+def login_authenticate(request, *, password: str, email: str = "", username: str = ""):
+    """The active login these credentials open, or None. A username is matched exactly; an email, in any case, to
+    the email on the login (a customer's, or a member of staff's). When no login has that email the password is
+    still checked against one, so the answer takes as long whether or not the email is known."""
+    if username:
+        return authenticate(request, username=username, password=password)
+    User = get_user_model()
+    usernames = list(User.objects.filter(email__iexact=email).order_by("pk")
+                     .values_list(User.USERNAME_FIELD, flat=True)) or [email.lower()]
+    return next((user for name in usernames if (user := authenticate(request, username=name, password=password))),
+                None)
+
+
+SIGN_IN_EXAMPLES = [
+    OpenApiExample("Customer", summary="A customer, by email",
+                   value={"email": "ada@example.com", "password": "correct-horse-battery-9"}, request_only=True),
+    OpenApiExample("Staff", summary="A member of staff (a till or counter app), by username",
+                   value={"username": "pickup", "password": "pickup"}, request_only=True),
+]
+
+
 class SignInAPI(AuthThrottled, ChannelMixin, APIView):
-    """Sign the app in: the answer carries a token for the Authorization header."""
+    """Sign the app in: the answer carries a token for the Authorization header. Customers sign in by email;
+    staff (a till or counter app) by username or the email on their login, and get `customer: null`."""
 
     use_token = True
     default_channel = Channel.MOBILE
 
-    @extend_schema(tags=["auth"], request=SignInIn, responses=SignedInOut, parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
+    @extend_schema(tags=["auth"], request=SignInIn, responses=SignedInOut, examples=SIGN_IN_EXAMPLES,
+                   parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
     def post(self, request):
         data = SignInIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["email"].lower(), password=data.validated_data["password"])
+        given = data.validated_data
+        user = login_authenticate(request, password=given["password"], email=given.get("email", ""),
+                                  username=given.get("username", ""))
         if user is None:
-            raise AuthenticationFailed("That email and password do not match an account.")
+            said = "username" if "username" in given else "email"
+            raise AuthenticationFailed(f"That {said} and password do not match an account.")
         return signed_in(request, user, self.channel, token=self.use_token)
 
 
 class SessionSignInAPI(SignInAPI):
-    """Sign a browser in with a session cookie (the web storefront)."""
+    """Sign a browser in with a session cookie (the web storefront; staff by username or email too)."""
 
     use_token = False
     default_channel = Channel.WEB

@@ -125,9 +125,12 @@ class CartLine(models.Model):
 
 
 class Interaction(models.Model):
-    """One touch on a customer's timeline."""
+    """One touch on the timeline of a customer, or of a visitor not yet known (a browser session or an app
+    install, by its visitor id): folded into the customer's timeline when they sign in. An arrival (where
+    they came from: referrer, UTM tags, landing page) is a touch too, and the record attribution reads."""
 
     class Kind(models.TextChoices):
+        ARRIVED = "arrived", "Arrived"
         SIGNED_UP = "signed_up", "Signed up"
         SIGNED_IN = "signed_in", "Signed in"
         PRODUCT_VIEWED = "product_viewed", "Viewed a product"
@@ -138,16 +141,38 @@ class Interaction(models.Model):
         RETURN = "return", "Returned items"
         MESSAGE_SENT = "message_sent", "Was sent a message"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="interactions")
+    visitor = models.UUIDField(null=True, blank=True, help_text="The browser or app install, before sign-in.")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reference = models.CharField(max_length=64, blank=True, help_text="e.g. variant:TEE-NAVY-M, order:R1001.")
     detail = models.JSONField(default=dict, blank=True)
+    day = models.DateField(null=True, blank=True, help_text="Set on touches counted once a day (product views).")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-created_at"], name="interaction_timeline")]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="interaction_timeline"),
+                   models.Index(fields=["visitor", "-created_at"], name="interaction_visitor_timeline")]
+        constraints = [
+            models.CheckConstraint(condition=Q(customer__isnull=False) | Q(visitor__isnull=False),
+                                   name="interaction_has_someone"),
+            models.UniqueConstraint(fields=["visitor", "kind", "reference", "day"],
+                                    condition=Q(day__isnull=False, visitor__isnull=False),
+                                    name="interaction_once_a_day_per_visitor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def summary(self) -> str:
+        """The touch in words: "Arrived from instagram / social (spring-sale), on /shop/jumper/", or the
+        reference it is about."""
+        if self.kind != self.Kind.ARRIVED:
+            return self.reference
+        detail = self.detail
+        campaign = f" ({detail['campaign']})" if detail.get("campaign") else ""
+        landing = f", on {detail['landing']}" if detail.get("landing") else ""
+        return f"from {detail.get('source', '?')} / {detail.get('medium', '?')}{campaign}{landing}"

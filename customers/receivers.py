@@ -5,16 +5,15 @@ from django.dispatch import receiver
 from catalog.signals import product_viewed
 from notifications.signals import message_sent
 
+from .attribution import view_record
 from .models import Customer, Interaction
 from .services import interaction_record
 
 
 @receiver(product_viewed)
 def record_product_view(sender, *, request, product, channel, **kwargs) -> None:
-    customer = getattr(request.user, "customer", None) if request.user.is_authenticated else None
-    if customer is not None:
-        interaction_record(customer=customer, kind=Interaction.Kind.PRODUCT_VIEWED, channel=channel,
-                           reference=f"product:{product.slug}")
+    view_record(request=request, kind=Interaction.Kind.PRODUCT_VIEWED, reference=f"product:{product.slug}",
+                channel=channel)
 
 
 @receiver(message_sent)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Channel
 from catalog.selectors import prices_in_force
-from core.phones import national_phone, phone_digits
+from core.phones import phone_parse
 from inventory.selectors import sellable_by_variant
 from notifications.recipients import Recipient
 
@@ -114,19 +114,11 @@ def recipient_for(customer: Customer | None, *, email: str = "", phone: str = ""
                      customer_id=customer.pk)
 
 
-CONTACT_CANDIDATES = 50
-
-
 def customers_by_contact(*, contact: str, limit: int = 10) -> list[Customer]:
-    """The customers an email (any case) or a phone number (spaces, dashes, +44 or 0 as written) names."""
+    """The customers an email (any case) or a phone number (spelt any way: 07700 900123, +44 7700 900123) names,
+    the phone matched exactly in E.164 as stored. What is neither raises PhoneInvalid, saying how to write it."""
     contact = contact.strip()
     if "@" in contact:
         return list(Customer.objects.filter(email__iexact=contact)[:1])
-    wanted = national_phone(contact)
-    if len(wanted.lstrip("+0")) < 6:
-        return []
-    # The database narrows by the last digits, which every way of writing the number shares; the exact
-    # comparison is made here.
-    candidates = (Customer.objects.alias(digits=phone_digits("phone")).filter(digits__endswith=wanted.lstrip("+0"))
-                  .order_by("last_name", "first_name", "pk")[:CONTACT_CANDIDATES])
-    return [c for c in candidates if national_phone(c.phone) == wanted][:limit]
+    return list(Customer.objects.filter(phone=phone_parse(contact, field="contact"))
+                .order_by("last_name", "first_name", "pk")[:limit])

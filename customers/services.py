@@ -5,7 +5,9 @@ timeline row each touch leaves.
 Cart changes lock the cart row first, so two devices changing one cart at once queue up.
 """
 import hashlib
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -16,20 +18,26 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel, Variant
 from catalog.selectors import prices_in_force
+from core.phones import phone_or_blank
 from inventory.models import Location
 
 from .exceptions import EmailTaken, NotEnoughForCart, NotSoldHere
 from .models import CONSENT_CHANNELS, Address, Cart, CartLine, Customer, Interaction
 from .selectors import cart_sellable, cart_where
+from .signals import customer_identified
 
 MAX_LINE_QUANTITY = 99
 
 
 def interaction_record(
-    *, customer: Customer, kind: str, channel: Channel | None, reference: str = "", detail: dict | None = None
+    *, customer: Customer | None, kind: str, channel: Channel | None, reference: str = "", detail: dict | None = None,
+    visitor: uuid.UUID | None = None, created_at: datetime | None = None,
 ) -> Interaction:
+    """One touch on the timeline of the customer (or of the visitor, while they are a guest); `created_at` places
+    a touch learnt of later (an order placed as a guest) when it happened."""
     return Interaction.objects.create(
-        customer=customer, kind=kind, channel=channel, reference=reference, detail=detail or {}
+        customer=customer, visitor=visitor, kind=kind, channel=channel, reference=reference, detail=detail or {},
+        created_at=created_at or timezone.now(),
     )
 
 
@@ -48,8 +56,9 @@ def _validated_password(password: str, user) -> str:
 def customer_register(
     *, email: str, password: str, channel: Channel, first_name: str = "", last_name: str = "", phone: str = ""
 ) -> Customer:
-    """A new customer with a login. An email already on file (any case) is refused."""
-    email = email.strip()
+    """A new customer with a login. An email already on file (any case) is refused, and so is a phone that is
+    not a valid number (PhoneInvalid); the phone is kept in E.164."""
+    email, phone = email.strip(), phone_or_blank(phone)
     if Customer.objects.filter(email__iexact=email).exists():
         raise EmailTaken(
             "An account with this email already exists: sign in, or reset your password to claim it.",
@@ -67,6 +76,7 @@ def customer_register(
     except IntegrityError as exc:  # the same email registered a moment ago from another device
         raise EmailTaken("An account with this email already exists.", field="email") from exc
     interaction_record(customer=customer, kind=Interaction.Kind.SIGNED_UP, channel=channel)
+    customer_identified.send(sender=Customer, customer=customer)
     return customer
 
 
@@ -93,7 +103,10 @@ def customer_set_password(*, user, password: str) -> None:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, channel: Channel, **fields) -> Customer:
+    """Change the customer's name, phone (refused unless a valid number, kept in E.164) or preferred store."""
     allowed = {"first_name", "last_name", "phone", "preferred_store"}
+    if "phone" in fields:
+        fields["phone"] = phone_or_blank(fields["phone"])
     for name, value in fields.items():
         if name not in allowed:
             raise ValueError(f"{name} cannot be changed here")
@@ -294,14 +307,18 @@ def cart_choose_delivery(*, cart: Cart, address: Address | None, channel: Channe
 
 @transaction.atomic
 def customer_sign_in(
-    *, customer: Customer, channel: Channel, guest_cart: Cart | None = None
+    *, customer: Customer, channel: Channel, guest_cart: Cart | None = None, visitor: uuid.UUID | None = None
 ) -> tuple[Cart, list[MergeNote]]:
-    """Record the sign-in and fold a guest cart into the customer's one cart.
+    """Record the sign-in, fold what the visitor did as a guest (arrivals, product views) into the
+    customer's timeline, and fold a guest cart into the customer's one cart.
 
     Quantities are added, each capped by what can be supplied for the customer's cart (its pickup
     store, or delivery); every cap or drop is returned as a note to show the shopper.
     """
-    interaction_record(customer=customer, kind=Interaction.Kind.SIGNED_IN, channel=channel)
+    if visitor is not None:
+        Interaction.objects.filter(visitor=visitor, customer__isnull=True).update(customer=customer)
+    interaction_record(customer=customer, kind=Interaction.Kind.SIGNED_IN, channel=channel, visitor=visitor)
+    customer_identified.send(sender=Customer, customer=customer)
     cart = cart_open_for_customer(customer=customer, channel=channel)
     if guest_cart is None or guest_cart.pk == cart.pk:
         return cart, []

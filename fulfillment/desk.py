@@ -1,6 +1,5 @@
 """The returns desk at /admin/returns/desk/: find an order, tick each unit that came back with its condition
 and reason, preview the refund, confirm once. Needs fulfillment.change_return and a store that takes returns."""
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.http import urlencode
 
 from core.exceptions import DomainError
-from core.phones import national_phone, phone_digits
+from core.phones import phone_in
 from inventory.models import Location
 from inventory.selectors import locations_for_staff
 from orders.models import Order, OrderLine, Payment
@@ -28,7 +27,6 @@ PERMISSION = "fulfillment.change_return"
 TEMPLATE = "admin/fulfillment/return_desk.html"
 STORE_KEY = "return_desk_store"
 MATCHES_SHOWN = 20
-PHONE = re.compile(r"\+?[\d\s().-]{7,}")
 PAID_BACK = {
     Payment.Method.CARD: "back to the card it was paid with",
     Payment.Method.CARD_PRESENT: "back to the card on the terminal",
@@ -106,14 +104,8 @@ def _search(typed: str) -> tuple[Return | None, list[Order]]:
         return None, [pickup.order]
     if "@" in typed:
         return None, list(orders.filter(Q(email__iexact=typed) | Q(customer__email__iexact=typed))[:MATCHES_SHOWN])
-    if PHONE.fullmatch(typed):
-        wanted = national_phone(typed)
-        tail = wanted.lstrip("+0")  # every way of writing the number ends in these digits
-        candidates = (orders.select_related("customer")
-                      .alias(own=phone_digits("phone"), customers=phone_digits("customer__phone"))
-                      .filter(Q(own__endswith=tail) | Q(customers__endswith=tail))[:MATCHES_SHOWN * 5])
-        return None, [o for o in candidates if wanted in (national_phone(o.phone), national_phone(
-            o.customer.phone if o.customer else ""))][:MATCHES_SHOWN]
+    if phone := phone_in(typed):  # typed any way, stored in E.164: on the order, or the customer's
+        return None, list(orders.filter(Q(phone=phone) | Q(customer__phone=phone))[:MATCHES_SHOWN])
     return None, []
 
 

@@ -6,13 +6,11 @@ from itertools import groupby
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from core.phones import national_phone
+from core.phones import phone_in
 from inventory.models import Location
 from orders.models import Order, OrderLine
 
 from .models import Fulfillment, FulfillmentLine, Return, ReturnLine
-
-MIN_PHONE_DIGITS = 9  # fewer digits than a UK phone number's are a typo or an order number, not a phone
 
 
 def fulfillment_queue(*, user, location: Location | None = None, status: str = "") -> QuerySet[Fulfillment]:
@@ -77,13 +75,9 @@ def counter_search(*, location: Location, query: str) -> list[Fulfillment]:
             every_word &= (Q(order__ship_to_name__icontains=word) | Q(order__customer__first_name__icontains=word)
                            | Q(order__customer__last_name__icontains=word))
         named |= every_word
-    found = {f.pk: f for f in open_here.filter(named)}
-    phone = national_phone(query)
-    if len(phone.lstrip("+0")) >= MIN_PHONE_DIGITS:  # a phone number, typed any way (+44 7700 900123, 07700…)
-        for fulfillment in open_here.exclude(order__phone=""):
-            if national_phone(fulfillment.order.phone) == phone:
-                found[fulfillment.pk] = fulfillment
-    return sorted(found.values(), key=lambda f: (COUNTER_STATUSES.index(f.status), f.order.placed_at))
+    if phone := phone_in(query):  # a phone number, typed any way (+44 7700 900123, 07700…), stored in E.164
+        named |= Q(order__phone=phone) | Q(order__customer__phone=phone)
+    return sorted(open_here.filter(named), key=lambda f: (COUNTER_STATUSES.index(f.status), f.order.placed_at))
 
 
 def returnable_units(*, order: Order, return_request: Return | None = None) -> dict[OrderLine, int]:

@@ -28,6 +28,7 @@ from inventory.services import StockLine, stock_collect, stock_restock_return, s
 from notifications.services import message_queue
 from orders.exceptions import PaymentProviderError
 from orders.models import Order, OrderLine, Payment
+from orders.selectors import order_link
 from orders.services import order_cancel, order_lines_sent, order_settle, payment_refund
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
@@ -62,10 +63,16 @@ def _open_lines(fulfillment: Fulfillment) -> list[OrderLine]:
             if fl.order_line.quantity_open]
 
 
-def _tell(order: Order, template: str, **context) -> None:
-    message_queue(template=template, context={"order": order, **context},
-                  to=recipient_for(order.customer, email=order.email, phone=order.phone),
-                  reference=f"order:{order.number}")
+def _signed_link(order: Order) -> str:
+    """The order's page, opened without an account on any device: where a text sends the shopper."""
+    return f"{settings.SITE_URL}{order_link(order)}"
+
+
+def _tell(order: Order, template: str, *, reference: str, **context) -> None:
+    """A service message about `reference` (a fulfilment or a return: each is told once), to whoever the order
+    reaches: by email, and by SMS where a phone was given at checkout or is on the account."""
+    message_queue(template=template, context={"order": order, "order_link": _signed_link(order), **context},
+                  to=recipient_for(order.customer, email=order.email, phone=order.phone), reference=reference)
 
 
 def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
@@ -132,7 +139,7 @@ def fulfillment_ship(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
                    reference=f"fulfillment:{locked.pk}", actor=actor, idempotency_key=f"fulfillment:{locked.pk}:out")
         order_lines_sent(order=locked.order, quantities={l.pk: l.quantity_open for l in lines}, actor=actor,
                          note=f"shipped from {locked.location.code}")
-        _tell(locked.order, "order_shipped", fulfillment=locked, lines=lines)
+        _tell(locked.order, "order_shipped", reference=f"fulfillment:{locked.pk}", fulfillment=locked, lines=lines)
     order_settle(order=locked.order)
     return locked
 
@@ -170,8 +177,8 @@ def fulfillment_mark_ready(*, fulfillment: Fulfillment, actor=None) -> Fulfillme
                 now = timezone.now()
                 _set_status(locked, Status.READY, actor=actor, pickup_code=_new_code(), ready_at=now,
                             expires_at=now + timedelta(days=locked.location.pickup_hold_days))
-                _tell(locked.order, "pickup_ready", fulfillment=locked, store=locked.location,
-                      qr_token=pickup_qr_token(locked))
+                _tell(locked.order, "pickup_ready", reference=f"fulfillment:{locked.pk}", fulfillment=locked,
+                      store=locked.location, qr_token=pickup_qr_token(locked))
                 return locked
         except IntegrityError:  # the code is already held by another open pickup: draw again
             continue
@@ -267,7 +274,7 @@ def pickup_collect(*, fulfillment: Fulfillment, code: str, actor=None) -> Fulfil
             interaction_record(customer=locked.order.customer, kind=Interaction.Kind.PICKUP,
                                channel=Channel.objects.get(code=Channel.TILL), reference=f"order:{locked.order.number}",
                                detail={"store": locked.location.code})
-        _tell(locked.order, "pickup_collected", fulfillment=locked)
+        _tell(locked.order, "pickup_collected", reference=f"fulfillment:{locked.pk}", fulfillment=locked)
     order_settle(order=locked.order)
     return locked
 
@@ -284,7 +291,7 @@ def pickups_expire(*, now: datetime | None = None) -> int:
                 continue
             lines = _open_lines(locked)
             _set_status(locked, Status.EXPIRED, note="not collected in time", completed_at=moment)
-            _tell(locked.order, "pickup_expired", fulfillment=locked)
+            _tell(locked.order, "pickup_expired", reference=f"fulfillment:{locked.pk}", fulfillment=locked)
         order_cancel(order=locked.order, note="pickup not collected in time",
                      lines={l.pk: l.quantity_open for l in lines})
         payment = Payment.objects.get(order=locked.order)
@@ -310,7 +317,8 @@ def pickups_remind(*, now: datetime | None = None) -> int:
                 continue
             locked.reminder_sent_at = moment
             locked.save(update_fields=["reminder_sent_at"])
-            _tell(locked.order, "pickup_reminder", fulfillment=locked, store=locked.location)
+            _tell(locked.order, "pickup_reminder", reference=f"fulfillment:{locked.pk}", fulfillment=locked,
+                  store=locked.location)
             reminded += 1
     return reminded
 
@@ -398,7 +406,7 @@ def return_request(*, order: Order, lines: dict[int, tuple[int, str]], channel: 
     if locked.customer_id:
         interaction_record(customer=locked.customer, kind=Interaction.Kind.RETURN, channel=channel,
                            reference=f"return:{request.code}", detail={"status": "requested"})
-    _tell(locked, "return_requested", return_request=request)
+    _tell(locked, "return_requested", reference=f"return:{request.code}", return_request=request)
     return request
 
 
@@ -505,7 +513,7 @@ def _receive(order: Order, location: Location, received: Sequence[ReceivedUnits]
         interaction_record(customer=order.customer, kind=Interaction.Kind.RETURN, channel=till,
                            reference=f"return:{request.code}",
                            detail={"status": "received", "store": location.code, "refund": str(refund.amount)})
-    _tell(order, "return_refunded", return_request=request, amount=refund.amount)
+    _tell(order, "return_refunded", reference=f"return:{request.code}", return_request=request, amount=refund.amount)
     return request
 
 
@@ -542,8 +550,9 @@ def _refund_return(request: Return) -> Return:
 
 
 def reviews_request(*, now: datetime | None = None) -> int:
-    """Ask once for a review, REVIEW_REQUEST_DELAY after everything was delivered or collected.
-    It promotes the shop, so only with email consent. Safe to run twice at once."""
+    """Ask once for a review, REVIEW_REQUEST_DELAY after everything was delivered or collected. It promotes
+    the shop, so it is marketing: one message, on the medium the customer prefers of those they consented
+    to (email, SMS or messenger), and none without consent. Safe to run twice at once."""
     moment = now or timezone.now()
     waiting = (Order.objects.filter(status=Order.Status.FULFILLED, review_requested_at__isnull=True,
                                     fulfillments__status__in=[Status.DELIVERED, Status.COLLECTED])
@@ -559,8 +568,12 @@ def reviews_request(*, now: datetime | None = None) -> int:
             if order is None:
                 continue
             Order.objects.filter(pk=pk).update(review_requested_at=moment)
-            if order.customer is not None:
-                asked += bool(message_queue(template="review_request", context={"order": order},
-                                            to=recipient_for(order.customer), marketing=True, medium="email",
-                                            reference=f"order:{order.number}"))
+            if order.customer is None:  # a guest gave no consent to be asked
+                continue
+            recipient = recipient_for(order.customer)
+            medium = recipient.preferred_marketing_medium()
+            if medium is not None:
+                asked += bool(message_queue(template="review_request", to=recipient, marketing=True, medium=medium,
+                                            reference=f"order:{order.number}",
+                                            context={"order": order, "order_link": _signed_link(order)}))
     return asked

@@ -24,18 +24,21 @@ def low_stock_alerts_send(*, now: datetime | None = None) -> int:
     sent = 0
     for store, levels in by_store.items():
         with transaction.atomic():
-            rows = []
+            rows, first_alert = [], None
             for level in levels:
                 try:
                     with transaction.atomic():
-                        LowStockAlert.objects.create(location=store, variant=level.variant, day=day,
-                                                     available=level.units)
+                        alert = LowStockAlert.objects.create(location=store, variant=level.variant, day=day,
+                                                             available=level.units)
                 except IntegrityError:  # already alerted today (maybe by a run happening right now)
                     continue
+                first_alert = first_alert or alert
                 rows.append({"sku": level.variant.sku, "name": level.variant.name, "available": level.units,
                              "reorder_point": level.reorder_point})
             if rows:
+                # One email per run that found something new: an item that falls low later the same day
+                # is told in its own email (the outbox keeps one message per reference).
                 message_queue(template="low_stock", context={"store": store, "rows": rows},
-                              to=Recipient(email=store.email), reference=f"low-stock:{store.code}:{day}")
+                              to=Recipient(email=store.email), reference=f"low-stock:{store.code}:{first_alert.pk}")
                 sent += 1
     return sent

@@ -1,5 +1,5 @@
-"""The outbox: every message, written in the same transaction as the change that causes it and sent
-after commit, so a broker or provider outage delays a message but never loses it."""
+"""The outbox: every message, written in the same transaction as the change that causes it and sent after
+commit (an outage delays a message, never loses it), held once per template, medium and reference."""
 from django.db import models
 from django.utils import timezone
 
@@ -25,7 +25,9 @@ class OutboxMessage(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     marketing = models.BooleanField(default=False)
-    reference = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(max_length=64, blank=True,
+                                 help_text="What the message is about (order:R…, fulfillment:12, return:RT…): "
+                                           "one message per template and medium for each.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -35,6 +37,10 @@ class OutboxMessage(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="outbox_waiting")]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "reference", "medium"], condition=~models.Q(reference=""),
+                                    name="outbox_once_per_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_medium_display()} to {self.recipient}: {self.subject or self.template}"

@@ -3,8 +3,9 @@ email's first line is its subject), rendered when queued, so what is sent is wha
 import logging
 
 from django.conf import settings
-from django.db import transaction
-from django.template.loader import render_to_string
+from django.db import IntegrityError, transaction
+from django.template import Context
+from django.template.loader import get_template
 
 from .models import OutboxMessage
 from .recipients import Recipient
@@ -14,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def _render(template: str, medium: str, context: dict) -> tuple[str, str]:
-    text = render_to_string(f"messages/{template}.{medium}.txt", context).strip()
+    """The message's text: plain text, so nothing is HTML-escaped (a "Fig & Cedar" candle, a link's "&")."""
+    text = get_template(f"messages/{template}.{medium}.txt").template.render(Context(context, autoescape=False))
+    text = text.strip()
     if medium == OutboxMessage.Medium.EMAIL:
         subject, _, body = text.partition("\n")
         return subject.strip(), body.strip()
@@ -26,20 +29,42 @@ def message_queue(
     medium: str | None = None,
 ) -> list[OutboxMessage]:
     """Queue a message in the caller's transaction, once per medium the recipient may get it by (or only
-    by `medium`); each is handed to a worker once that transaction commits."""
+    by `medium`); each is handed to a worker once that transaction commits. A message about a thing (a
+    `reference` such as order:R…) is queued once per template and medium: a retried job, or two workers at
+    the same moment, find it there and queue nothing. Returns the messages this call queued."""
     messages = []
     for chosen, address in to.media(marketing=marketing):
         if medium is not None and chosen != medium:
             continue
+        if reference and _queued(template, reference, chosen):
+            continue
         subject, body = _render(template, chosen, {**context, "recipient": to, "site_url": settings.SITE_URL})
-        messages.append(OutboxMessage.objects.create(
-            customer_id=to.customer_id, medium=chosen, recipient=address, template=template, subject=subject,
-            body=body, marketing=marketing, reference=reference,
-        ))
+        message = OutboxMessage(customer_id=to.customer_id, medium=chosen, recipient=address, template=template,
+                                subject=subject, body=body, marketing=marketing, reference=reference)
+        if _saved_once(message):
+            messages.append(message)
     if messages:
         ids = [m.pk for m in messages]
         transaction.on_commit(lambda: _enqueue(ids))
     return messages
+
+
+def _queued(template: str, reference: str, medium: str) -> bool:
+    return OutboxMessage.objects.filter(template=template, reference=reference, medium=medium).exists()
+
+
+def _saved_once(message: OutboxMessage) -> bool:
+    """Write the message unless the same one is already there. Another transaction writing it at this
+    moment makes this insert wait for it, then fail on outbox_once_per_reference: the savepoint keeps the
+    caller's transaction going without it."""
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        if message.reference and _queued(message.template, message.reference, message.medium):
+            return False
+        raise
+    return True
 
 
 def _enqueue(ids: list[int]) -> None:

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
+from core.phones import phone_in
 from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline, SuperuserOnlyAdmin, money_column
 from customers.models import Customer
 from inventory.selectors import locations_for_staff
@@ -55,6 +56,14 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="customer", ordering="email")
     def customer_name(self, order: Order) -> str:
         return order.ship_to_name or (order.customer.full_name if order.customer else "") or order.email or "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        """A phone typed any way finds the orders placed with it or by the customer whose number it is."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        phone = phone_in(search_term)
+        if phone:
+            found = found | queryset.filter(Q(phone=phone) | Q(customer__phone=phone))
+        return found, duplicates
 
     def get_urls(self):
         cancel = self.admin_site.admin_view(require_POST(self.cancel_view))

@@ -1,5 +1,5 @@
-"""Orders API: checkout (Idempotency-Key required), my orders from every channel, cancel, voucher
-check, the staff till sale, and the Stripe webhook."""
+"""Orders API: checkout (Idempotency-Key required), my orders from every channel, claiming the orders I placed
+as a guest, cancel, voucher check, the staff till sale, and the Stripe webhook."""
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
@@ -15,13 +15,15 @@ from catalog.channels import CHANNEL_PARAM, ChannelMixin
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
 from core.permissions import staff_with
+from core.phones import PhoneSerializerField
+from customers.attribution import visitor_of
 from customers.identity import CART_TOKEN_PARAM, current_cart, customer_of, guest_cart_key
 from customers.models import Customer
 from customers.selectors import cart_view
 from inventory.models import Location
 from inventory.selectors import staff_location_get
 
-from . import services, stripe_gateway
+from . import claims, services, stripe_gateway
 from .exceptions import CheckoutRefused
 from .models import Order, OrderLine, Payment
 from .selectors import order_link, order_list, order_tax_summary, voucher_evaluate
@@ -48,7 +50,7 @@ class CheckoutIn(serializers.Serializer):
     address_id = serializers.IntegerField(required=False, help_text="One of my saved addresses, for delivery.")
     address = ShipToIn(required=False, help_text="A delivery address typed at checkout.")
     email = serializers.EmailField(required=False, help_text="Required for guests.")
-    phone = serializers.CharField(required=False, default="", allow_blank=True, max_length=32)
+    phone = PhoneSerializerField(required=False, default="", allow_blank=True)
     payment_method = serializers.ChoiceField(choices=[Payment.Method.CARD, Payment.Method.PAY_AT_PICKUP])
     payment_method_id = serializers.CharField(required=False, default="", allow_blank=True,
                                               help_text="The Stripe PaymentMethod id (pm_…) from the card form.")
@@ -219,6 +221,7 @@ def checkout_choice(request, channel, cart, data, need_email: bool = True) -> se
         phone=data["phone"] or (cart.customer.phone if cart.customer else ""), pickup_store=store,
         ship_to=ship_to, card=data["payment_method_id"], voucher_code=data["voucher"],
         delivery_method=data["delivery_method"],
+        visitor=visitor_of(request),
     )
 
 
@@ -288,6 +291,34 @@ class OrderDetailAPI(generics.RetrieveAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
         return order_list(customer=customer_of(self.request))
+
+
+class ClaimIn(serializers.Serializer):
+    token = serializers.CharField(help_text="From the link in the email that offered the orders: the part after "
+                                            "/account/claim/.")
+
+
+class ClaimOut(serializers.Serializer):
+    claimed = serializers.ListField(child=serializers.CharField(), help_text="Numbers of the orders just added.")
+    message = serializers.CharField()
+
+
+@extend_schema(tags=["orders"])
+class OrderClaimAPI(APIView):
+    """Add the orders I placed as a guest to my account, with the token from the link we emailed when I
+    registered or signed in with that email. Following it again adds nothing more. A forged, changed,
+    expired or someone else's token is refused (400: claim_link_invalid, claim_link_expired,
+    claim_link_not_yours) and adds nothing."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ClaimIn, responses={200: ClaimOut})
+    def post(self, request):
+        data = ClaimIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        orders = claims.guest_orders_claim(customer=customer_of(request), token=data.validated_data["token"])
+        return Response(ClaimOut({"claimed": [order.number for order in orders],
+                                  "message": claims.claim_outcome(orders)}).data)
 
 
 class CancelLineIn(serializers.Serializer):

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel
+from customers.attribution import campaign_link
 from customers.models import Cart
 from customers.selectors import cart_resume_link, cart_view, recipient_for
 from customers.services import cart_mark_reminded, cart_state
@@ -16,10 +17,14 @@ from notifications.services import message_queue
 
 from .models import Voucher
 
+STATE_IN_REFERENCE = 16  # hex digits of the cart's contents fingerprint: with the cart's token, one reference a state
+
 
 def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
-    """One reminder per cart state for carts idle past ABANDONED_CART_AFTER with items still in stock.
-    Safe to run twice at once: each cart is locked and its state re-checked."""
+    """One reminder per cart state for carts idle past ABANDONED_CART_AFTER with items still in stock, on
+    the customer's preferred consented medium, with a voucher made only when the reminder goes. Safe to run
+    twice at once: each cart is locked and its state re-checked, and the outbox holds a reminder about a
+    cart's contents once."""
     moment = now or timezone.now()
     idle_since = moment - settings.ABANDONED_CART_AFTER
     web = Channel.objects.get(code=Channel.WEB)
@@ -41,14 +46,18 @@ def abandoned_cart_reminders(*, now: datetime | None = None) -> int:
             waiting = [line for line in cart_view(cart=cart, channel=web).lines if line.in_stock]
             if not waiting:
                 continue
-            voucher = Voucher.objects.create(
+            voucher = Voucher(
                 code=f"BACK-{secrets.token_hex(3).upper()}", kind=Voucher.Kind.PERCENT,
                 value=Decimal(settings.ABANDONED_CART_DISCOUNT_PERCENT), max_uses=1, max_uses_per_customer=1,
                 valid_from=moment, valid_until=moment + timedelta(days=settings.ABANDONED_CART_VOUCHER_DAYS),
             )
-            message_queue(template="abandoned_cart", to=recipient, marketing=True, medium=medium,
-                          reference=f"cart:{cart.token}",
-                          context={"lines": waiting, "voucher": voucher, "link": cart_resume_link(cart)})
+            # The contents are part of what the reminder is about: a changed cart is a new thing to remind of.
+            if message_queue(template="abandoned_cart", to=recipient, marketing=True, medium=medium,
+                             reference=f"cart:{cart.token}:{state[:STATE_IN_REFERENCE]}",
+                             context={"lines": waiting, "voucher": voucher, "link": campaign_link(
+                                 cart_resume_link(cart), source="basket-reminder", medium=medium,
+                                 campaign="abandoned-basket")}):
+                voucher.save()
+                sent += 1
             cart_mark_reminded(cart=cart, state=state)
-            sent += 1
     return sent

@@ -1,4 +1,4 @@
-"""Orders' domain errors: checkout refusals, voucher refusals, payment failures."""
+"""Orders' domain errors: checkout refusals, voucher refusals, payment failures, claim links refused."""
 from rest_framework import status
 
 from core.exceptions import DomainError
@@ -47,3 +47,22 @@ class PaymentNotCapturable(DomainError):
 class RefundRefused(DomainError):
     code = "refund_refused"
     http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class ClaimRefused(DomainError):
+    """A link to claim guest orders that cannot be followed; nothing was joined."""
+
+    code = "claim_refused"
+    http_status = status.HTTP_400_BAD_REQUEST
+
+
+class ClaimLinkBroken(ClaimRefused):
+    code = "claim_link_invalid"
+
+
+class ClaimLinkExpired(ClaimRefused):
+    code = "claim_link_expired"
+
+
+class ClaimLinkNotYours(ClaimRefused):
+    code = "claim_link_not_yours"

@@ -157,11 +157,16 @@ class Order(models.Model):
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", help_text="The member of staff, for till sales.")
     review_requested_at = models.DateTimeField(null=True, blank=True)
+    attribution = models.JSONField(default=dict, blank=True, help_text=(
+        "Where the shopper came from, frozen at checkout: {\"first\": …, \"last\": …}, each with source, medium, "
+        "campaign, referrer, landing page, channel and when."))
 
     class Meta:
         ordering = ["-placed_at"]
         permissions = [("sell_at_till", "Can sell at the till")]
-        indexes = [models.Index(fields=["customer", "-placed_at"], name="order_history")]
+        indexes = [models.Index(fields=["customer", "-placed_at"], name="order_history"),
+                   models.Index(fields=["phone"], name="order_phone"),
+                   models.Index(Upper("email"), name="order_email_any_case")]
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=~Q(fulfilment="pickup") | Q(pickup_store__isnull=False),

@@ -6,16 +6,18 @@ Checkout runs in three steps so that no Stripe call happens while stock rows are
      and reserve the stock (short transaction);
   2. authorise the card at Stripe (no transaction open);
   3. in one transaction: redeem the voucher, write the order with frozen prices, commit the reserved
-     stock at the routed locations, close the cart.
+     stock at the routed locations, close the cart, queue the order confirmation.
 Any failure after step 1 releases the hold, and after step 2 also voids the authorisation.
 """
 import hashlib
 import json
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,7 +26,9 @@ from catalog.models import Channel, Variant
 from catalog.selectors import prices_in_force
 from core.exceptions import InvalidTransition
 from core.money import format_money, shares
+from customers.attribution import attribution_for
 from customers.models import Address, Cart, Customer, Interaction
+from customers.selectors import recipient_for
 from customers.services import cart_remove_sold, interaction_record
 from inventory.models import Location
 from inventory.services import (
@@ -35,6 +39,7 @@ from inventory.services import (
     stock_reserve,
     stock_sell,
 )
+from notifications.services import message_queue
 
 from . import stripe_gateway
 from .exceptions import (
@@ -60,7 +65,7 @@ from .models import (
 )
 from .pricing import Quote, delivery_options, quote
 from .routing import Routed, route_delivery, route_pickup
-from .selectors import order_tax_summary, units_by_variant, voucher_evaluate
+from .selectors import order_link, order_tax_summary, units_by_variant, voucher_evaluate
 from .signals import order_lines_cancelled, order_placed
 
 logger = logging.getLogger(__name__)
@@ -100,6 +105,7 @@ class CheckoutChoice:
     card: str = ""
     voucher_code: str = ""
     delivery_method: str = ""
+    visitor: uuid.UUID | None = None  # the browser or app install, whose arrivals the order is attributed to
 
 
 def request_fingerprint(body: dict) -> str:
@@ -308,12 +314,13 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
         delivery_method=q.delivery.method if q.delivery else None, delivery_amount=q.delivery_amount,
         delivery_tax_amount=q.delivery_tax, delivery_tax_rate=q.delivery_tax_rate, tax_amount=q.tax,
         tax_country=q.tax_country, placed_by=actor,
+        attribution=attribution_for(customer=cart.customer, visitor=choice.visitor, channel=choice.channel),
         **({} if ship_to is None else {
             "ship_to_name": ship_to.name, "ship_to_line1": ship_to.line1, "ship_to_line2": ship_to.line2,
             "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,
         }),
     )
-    OrderLine.objects.bulk_create(_order_lines(order, checkout.routed, q))
+    lines = OrderLine.objects.bulk_create(_order_lines(order, checkout.routed, q))
     if voucher is not None:
         VoucherRedemption.objects.create(voucher=voucher, order=order, customer=cart.customer, email=choice.email)
     Payment.objects.create(
@@ -332,7 +339,19 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
     if cart.customer_id:
         interaction_record(customer=cart.customer, kind=Interaction.Kind.ORDER_PLACED, channel=choice.channel,
                            reference=f"order:{order.number}", detail={"total": str(q.total), "currency": q.currency})
+    _confirm(order, lines)
     return order
+
+
+def _confirm(order: Order, lines: list[OrderLine], **context) -> None:
+    """Queue the order confirmation (a receipt, for a till sale) in the transaction that records the order:
+    by email, and by SMS where a phone was given or is on the account. Its links open the order and its
+    receipt on any device, without an account."""
+    message_queue(template="order_confirmation", to=recipient_for(order.customer, email=order.email, phone=order.phone),
+                  reference=f"order:{order.number}", context={
+                      "order": order, "lines": lines, "order_link": f"{settings.SITE_URL}{order_link(order)}",
+                      "receipt_link": f"{settings.SITE_URL}{order_link(order, 'storefront:order-receipt')}",
+                      **context})
 
 
 def _order_lines(order: Order, routed: list[Routed], q: Quote) -> list[OrderLine]:
@@ -379,8 +398,8 @@ def till_sale(
     """A sale across the counter at the quoted prices, paid in full. Units leave at once (safety stock may
     be sold); the customer is holding them, so units the ledger did not show at the store are first booked
     as found at the till, never refused. For cash, `cash_tendered` is what the customer handed over (at least
-    the total; None when not counted): the payment keeps it, and the change is the rest. A customer's online
-    cart loses the units they have just bought, in the same transaction."""
+    the total; None when not counted): the payment keeps it, and the change is the rest. A named customer's
+    online cart loses the units they have just bought, and they are sent the receipt, in the same transaction."""
     if payment_method not in (Payment.Method.CASH, Payment.Method.CARD_PRESENT):
         raise CheckoutRefused("At the till, take cash or a card on the terminal.", field="payment_method")
     if cash_tendered is not None and payment_method != Payment.Method.CASH:
@@ -397,10 +416,11 @@ def till_sale(
         number=_new_number(), customer=customer, channel=till, fulfilment=Order.Fulfilment.TILL,
         email=customer.email if customer else "", currency=currency, subtotal_amount=q.subtotal, total_amount=total,
         tax_amount=q.tax, tax_country=q.tax_country, placed_by=staff,
+        attribution=attribution_for(customer=customer, visitor=None, channel=till),
     )
     stock_sell(lines=[StockLine(store, v, n) for v, n in lines], reference=f"order:{order.number}", actor=staff,
                book_found=True)
-    OrderLine.objects.bulk_create([
+    sold = OrderLine.objects.bulk_create([
         OrderLine(order=order, variant=line.variant, location=store, sku=line.variant.sku, name=line.variant.name,
                   options=line.variant.options, unit_price_amount=line.unit_price, tax_rate=line.tax_rate,
                   tax_amount=line.tax, currency=currency, quantity=line.quantity, quantity_fulfilled=line.quantity)
@@ -414,6 +434,7 @@ def till_sale(
         interaction_record(customer=customer, kind=Interaction.Kind.ORDER_PLACED, channel=till,
                            reference=f"order:{order.number}", detail={"store": store.code, "total": str(total)})
         cart_remove_sold(customer=customer, sold=units_by_variant(lines), channel=till)
+        _confirm(order, sold, store=store)
     return order
 
 

@@ -1,4 +1,4 @@
-"""Orders API routes: checkout, my orders, vouchers, the till, the Stripe webhook."""
+"""Orders API routes: checkout, my orders (and claiming my guest orders), vouchers, the till, the Stripe webhook."""
 from django.urls import path
 
 from . import api
@@ -8,6 +8,7 @@ urlpatterns = [
     path("checkout/quote/", api.CheckoutQuoteAPI.as_view(), name="checkout-quote"),
     path("cart/quote/", api.CartQuoteAPI.as_view(), name="cart-quote"),
     path("orders/", api.OrderListAPI.as_view(), name="orders"),
+    path("me/orders/claim/", api.OrderClaimAPI.as_view(), name="orders-claim"),
     path("orders/<str:number>/", api.OrderDetailAPI.as_view(), name="order"),
     path("orders/<str:number>/cancel/", api.OrderCancelAPI.as_view(), name="order-cancel"),
     path("vouchers/check/", api.VoucherCheckAPI.as_view(), name="voucher-check"),

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
 from core.exceptions import DomainError
+from core.phones import PhoneInvalid
 from customers.models import Cart, CartLine, Customer
 from customers.selectors import customers_by_contact
 from inventory.models import Location
@@ -170,7 +171,11 @@ def _find_customer(request, store: Location, basket: list[list], errors: dict, s
     if not contact:
         errors["contact"] = "Enter the customer's email or phone number."
         return None
-    matches = customers_by_contact(contact=contact, limit=MAX_MATCHES)
+    try:
+        matches = customers_by_contact(contact=contact, limit=MAX_MATCHES)
+    except PhoneInvalid as refusal:  # neither an email nor a phone number: say how to write one
+        errors["contact"] = refusal.message
+        return None
     if len(matches) == 1:
         _attach(request, matches[0])
         return _here(request, store)

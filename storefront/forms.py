@@ -3,11 +3,13 @@ with every message attached to the field it is about."""
 from django import forms
 from django.core.validators import RegexValidator
 
+from core.phones import PhoneFormField
 from customers.services import MAX_LINE_QUANTITY
 from inventory.models import Location
 from orders.models import Payment
 
 POSTCODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$", "Enter a postcode, e.g. W1C 1DA.")
+MOBILE_HELP = "For a text when an order is ready to collect or on its way."
 
 
 class AddToCartForm(forms.Form):
@@ -47,10 +49,26 @@ class RegisterForm(forms.Form):
     last_name = forms.CharField(label="Last name", max_length=80, required=False)
     email = forms.EmailField(label="Email", error_messages={"required": "Enter your email address.",
                                                             "invalid": "Enter an email address like name@example.com."})
+    phone = PhoneFormField(label="Mobile number (optional)", required=False, help_text=MOBILE_HELP)
     password = forms.CharField(label="Password", widget=forms.PasswordInput,
                                help_text="At least 8 characters; not only numbers, not a common password.",
                                error_messages={"required": "Choose a password."})
     email_consent = forms.BooleanField(label="Email me news and offers (you can change this any time)", required=False)
+    sms_consent = forms.BooleanField(label="Text me news and offers at my mobile number", required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sms_consent") and not data.get("phone"):
+            self.add_error("phone", "Give your mobile number to get texts, or untick the box for texts.")
+        return data
+
+
+class DetailsForm(forms.Form):
+    """The shopper's name and mobile number, as their account keeps them."""
+
+    first_name = forms.CharField(label="First name", max_length=80, required=False)
+    last_name = forms.CharField(label="Last name", max_length=80, required=False)
+    phone = PhoneFormField(label="Mobile number (optional)", required=False, help_text=MOBILE_HELP)
 
 
 class ConsentForm(forms.Form):
@@ -70,7 +88,7 @@ class AddressForm(forms.Form):
     postcode = forms.CharField(label="Postcode", max_length=16, validators=[POSTCODE],
                                error_messages={"required": "Enter the postcode."})
     country = forms.ChoiceField(label="Country", choices=[("GB", "United Kingdom")], initial="GB")
-    phone = forms.CharField(label="Phone (optional)", max_length=32, required=False)
+    phone = PhoneFormField(label="Phone (optional)", required=False)
     is_default = forms.BooleanField(label="Use this address by default", required=False)
 
     def clean_postcode(self):
@@ -99,8 +117,7 @@ class CheckoutForm(forms.Form):
     email = forms.EmailField(label="Email for the confirmation", max_length=254,
                              error_messages={"required": "Give an email address for the order confirmation.",
                                              "invalid": "Enter an email address like name@example.com."})
-    phone = forms.CharField(label="Mobile number (optional, for a text when it is ready)", max_length=32,
-                            required=False)
+    phone = PhoneFormField(label="Mobile number (optional, for a text when it is ready)", required=False)
     voucher = forms.CharField(label="Voucher code (optional)", max_length=32, required=False)
     payment_method = forms.ChoiceField(label="How do you want to pay?", widget=forms.RadioSelect,
                                        choices=[(Payment.Method.CARD, "Card, now"),

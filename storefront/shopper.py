@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from catalog.models import Channel
 from core.exceptions import DomainError
 from customers import services as customer_services
+from customers.attribution import visitor_of
 from customers.identity import forget_guest_cart, remember_guest_cart, session_guest_cart
 from customers.models import Cart, Customer
 from inventory.models import Location
@@ -63,7 +64,8 @@ def sign_in(request, user) -> None:
     customer = getattr(user, "customer", None)
     if customer is None:
         return
-    _, notes = customer_services.customer_sign_in(customer=customer, channel=web_channel(), guest_cart=guest)
+    _, notes = customer_services.customer_sign_in(customer=customer, channel=web_channel(), guest_cart=guest,
+                                                  visitor=visitor_of(request))
     for note in notes:
         level = messages.SUCCESS if note.kept == note.wanted else messages.WARNING
         messages.add_message(request, level, note.message)

@@ -1,6 +1,7 @@
-"""The periodic jobs, run eagerly: the schedule a fresh install gets, every job on an empty database,
-and each job's rule (consent, abandoned carts, review requests, low-stock alerts, pickups, holds,
-payments and refunds still due, the outbox sweep). Time is controlled by passing `now=` to the services."""
+"""The periodic jobs, run eagerly: the schedule a fresh install gets, every job on an empty database and
+every job run twice, and each job's rule (consent, abandoned carts, review requests, low-stock alerts,
+pickups, holds, payments and refunds still due, the outbox sweep). Time is controlled by passing `now=`
+to the services."""
 import io
 import re
 import uuid
@@ -20,7 +21,13 @@ from django_celery_beat.models import PeriodicTask
 from catalog.models import Channel
 from customers.models import Cart, Customer, Interaction
 from customers.selectors import RESUME_SALT, recipient_for
-from customers.services import cart_add_line, cart_open_for_customer, customer_set_consent, customer_update
+from customers.services import (
+    cart_add_line,
+    cart_open_for_customer,
+    cart_remove_line,
+    customer_set_consent,
+    customer_update,
+)
 from fulfillment.models import Fulfillment, Return
 from fulfillment.services import (
     ReceivedUnits,
@@ -169,6 +176,10 @@ def messages(template: str, **filters) -> list[OutboxMessage]:
     return list(OutboxMessage.objects.filter(template=template, **filters).order_by("id"))
 
 
+def messages_sent_by(medium: str) -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.filter(medium=medium, status=OutboxMessage.Status.SENT).order_by("id"))
+
+
 def emails(subject_part: str) -> list:
     return [m for m in mail.outbox if subject_part in m.subject]
 
@@ -233,12 +244,69 @@ def test_every_job_runs_on_an_empty_database_and_does_nothing():
     assert OutboxMessage.objects.count() == 0
 
 
+def every_job(now) -> dict[str, int]:
+    """Each scheduled job's service run at `now`, the outbox sweep last, so what the others queued is sent."""
+    jobs = {
+        "inventory.tasks.release_expired_reservations": reservations_release_expired,
+        "fulfillment.tasks.expire_uncollected_pickups": pickups_expire,
+        "fulfillment.tasks.remind_pickups": pickups_remind,
+        "fulfillment.tasks.request_reviews": reviews_request,
+        "orders.tasks.send_abandoned_cart_reminders": abandoned_cart_reminders,
+        "inventory.tasks.send_low_stock_alerts": low_stock_alerts_send,
+        "orders.tasks.capture_due_payments": lambda now: payments_capture_due(),
+        "fulfillment.tasks.refund_due_returns": lambda now: returns_refund_due(),
+        "notifications.tasks.deliver_pending_messages": lambda now: messages_deliver_pending(),
+    }
+    assert set(jobs) == set(EXPECTED_SCHEDULE)
+    return {task: job(now=now) for task, job in jobs.items()}
+
+
+def test_running_every_job_twice_sends_nothing_more(goods, store, counting_sms):
+    tee, hoodie = goods
+    store.email = STORE_EMAIL
+    store.save()
+    ada = shopper(phone="+447700900123", consent=("sms",))
+    grace = shopper("grace@example.com", first_name="Grace", consent=("email",))
+    waiting = ready_for_pickup(pickup_order(ada, store, tee))
+    done = collected(pickup_order(grace, store, tee))
+    cart_with(ada, (hoodie, 1))
+    stock.stock_reserve(lines=[StockLine(store, tee, 1)], channel=web())
+    stock.stock_set_reorder_point(location=store, variant=hoodie, quantity=5)
+    reminder_due = waiting.expires_at - timedelta(hours=12)
+    all_due = max(waiting.expires_at, done.completed_at + django_settings.REVIEW_REQUEST_DELAY)
+
+    for moment in (reminder_due, all_due):
+        first = every_job(moment)
+        received = (OutboxMessage.objects.count(), len(mail.outbox), len(counting_sms))
+        again = every_job(moment)
+
+        assert first["notifications.tasks.deliver_pending_messages"] > 0
+        assert again == dict.fromkeys(EXPECTED_SCHEDULE, 0)
+        assert (OutboxMessage.objects.count(), len(mail.outbox), len(counting_sms)) == received
+    assert {m.template for m in messages_sent_by("sms")} >= {"pickup_reminder", "pickup_expired", "abandoned_cart"}
+    assert {m.template for m in messages_sent_by("email")} >= {"review_request", "low_stock", "pickup_expired"}
+
+
+def test_a_job_that_lost_its_own_mark_still_asks_nobody_twice(goods, store, counting_sms):
+    tee, _ = goods
+    ada = shopper(phone="+447700900123", consent=("sms",))
+    done = collected(pickup_order(ada, store, tee))
+    due = done.completed_at + django_settings.REVIEW_REQUEST_DELAY
+    assert reviews_request(now=due) == 1
+
+    Order.objects.update(review_requested_at=None)  # a restored backup, a job retried from before its commit
+
+    assert reviews_request(now=due) == 0
+    messages_deliver_pending()
+    assert len([body for _, body in counting_sms if "how was your order" in body]) == 1
+
+
 # Consent --------------------------------------------------------------------------------------
 
 
 def test_no_marketing_without_consent_on_any_channel(goods):
     tee, _ = goods
-    ada = shopper(phone="+44 7700 900123")
+    ada = shopper(phone="+447700900123")
     cart_with(ada, (tee, 1))
 
     sent = abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25))
@@ -250,28 +318,28 @@ def test_no_marketing_without_consent_on_any_channel(goods):
 
 def test_marketing_goes_only_on_the_channel_consented_to(goods, counting_sms):
     tee, _ = goods
-    ada = shopper(phone="+44 7700 900123", consent=("sms",))
+    ada = shopper(phone="+447700900123", consent=("sms",))
     cart_with(ada, (tee, 1))
 
     abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25))
     messages_deliver_pending()
 
-    assert [(m.medium, m.recipient) for m in messages("abandoned_cart")] == [("sms", "+44 7700 900123")]
+    assert [(m.medium, m.recipient) for m in messages("abandoned_cart")] == [("sms", "+447700900123")]
     assert emails("basket") == []
     assert len(counting_sms) == 1
 
 
 def test_marketing_uses_the_first_consented_channel_in_order_email_sms_messenger(goods):
     tee, _ = goods
-    both = shopper("both@example.com", phone="+44 7700 900001", consent=("sms", "email"))
-    chat = shopper("chat@example.com", phone="+44 7700 900002", consent=("messenger",))
+    both = shopper("both@example.com", phone="+447700900001", consent=("sms", "email"))
+    chat = shopper("chat@example.com", phone="+447700900002", consent=("messenger",))
     cart_with(both, (tee, 1))
     cart_with(chat, (tee, 1))
 
     abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25))
 
     assert sorted((m.recipient, m.medium) for m in messages("abandoned_cart")) == [
-        ("+44 7700 900002", "messenger"), ("both@example.com", "email")]
+        ("+447700900002", "messenger"), ("both@example.com", "email")]
 
 
 def test_withdrawn_consent_stops_marketing(goods):
@@ -294,6 +362,28 @@ def test_service_messages_go_by_email_without_any_consent(goods, store):
 
     assert [(m.medium, m.marketing) for m in messages("pickup_reminder")] == [("email", False)]
     assert [m.to for m in emails("Reminder: collect order")] == [["ada@example.com"]]
+
+
+def test_a_phone_on_the_account_gets_every_service_text_and_no_marketing_text_without_consent(
+        goods, store, counting_sms):
+    tee, hoodie = goods
+    ada = shopper(phone="+447700900123")
+    order = pickup_order(ada, store, tee)
+    ready = ready_for_pickup(order)
+    pickups_remind(now=ready.expires_at - timedelta(hours=12))
+    pickup_collect(fulfillment=ready, code=ready.pickup_code)
+    cart_with(ada, (hoodie, 1))
+    later = timezone.now() + timedelta(days=30)
+
+    assert abandoned_cart_reminders(now=later) == 0 and reviews_request(now=later) == 0
+    messages_deliver_pending()
+
+    texts = {m.template: m.body for m in messages_sent_by("sms")}
+    assert set(texts) == {"order_confirmation", "pickup_ready", "pickup_reminder", "pickup_collected"}
+    assert sorted(counting_sms) == sorted(("+447700900123", body) for body in texts.values())
+    assert f"order {order.number}, £20.00" in texts["order_confirmation"]
+    assert f"Pickup code {ready.pickup_code}" in texts["pickup_ready"]
+    assert not OutboxMessage.objects.filter(marketing=True).exists() and Voucher.objects.count() == 0
 
 
 # Abandoned carts ------------------------------------------------------------------------------
@@ -404,6 +494,21 @@ def test_a_changed_cart_that_goes_idle_again_gets_a_new_reminder(goods):
     assert Voucher.objects.count() == 2
 
 
+def test_a_cart_put_back_as_it_was_when_reminded_gets_no_second_reminder_nor_voucher(goods):
+    tee, hoodie = goods
+    cart = cart_with(shopper(consent=("email",)), (tee, 1))
+    assert abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25)) == 1
+    cart_add_line(cart=cart, variant=hoodie, quantity=1, channel=web())
+    assert abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25)) == 1
+
+    cart_remove_line(cart=cart, line=cart.lines.get(variant=hoodie), channel=web())
+
+    assert abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25)) == 0
+    assert abandoned_cart_reminders(now=timezone.now() + timedelta(hours=50)) == 0
+    messages_deliver_pending()
+    assert len(emails("Your basket is waiting")) == 2 and Voucher.objects.count() == 2
+
+
 def test_no_reminder_when_nothing_in_the_cart_is_still_available(goods, store):
     tee, _ = goods
     cart_with(shopper(consent=("email",)), (tee, 2))
@@ -466,14 +571,51 @@ def test_the_review_delay_comes_from_settings(goods, store, settings):
     assert reviews_request(now=done + timedelta(hours=6)) == 1
 
 
-def test_no_review_request_without_email_consent(goods, store):
+def test_a_review_request_goes_by_text_to_someone_who_said_yes_only_to_texts(goods, store, counting_sms):
     tee, _ = goods
-    ada = shopper(phone="+44 7700 900123", consent=("sms", "messenger"))
+    ada = shopper(phone="+447700900123", consent=("sms", "messenger"))
+    order = pickup_order(ada, store, tee)
+    done = collected(order).completed_at
+    messages_deliver_pending()
+    counting_sms.clear()
+
+    assert reviews_request(now=done + timedelta(days=30)) == 1
+    messages_deliver_pending()
+
+    [(phone, text)] = counting_sms
+    assert phone == "+447700900123" and f"how was your order {order.number}?" in text
+    link = urlsplit(re.search(r"https?://\S+", text).group(0))
+    opened = Client().get(link.path, parse_qs(link.query))
+    assert opened.status_code == 200 and order.number in opened.content.decode()
+    assert emails("How was your order") == []
+    assert [(m.medium, m.marketing) for m in messages("review_request")] == [("sms", True)]
+
+
+def test_a_review_request_goes_once_on_the_first_medium_consented_to(goods, store):
+    tee, _ = goods
+    both = shopper(phone="+447700900001", consent=("sms", "email"))
+    chat = shopper("chat@example.com", phone="+447700900002", consent=("messenger",))
+    for customer in (both, chat):
+        collected(pickup_order(customer, store, tee))
+
+    assert reviews_request(now=timezone.now() + timedelta(days=30)) == 2
+
+    assert sorted((m.recipient, m.medium) for m in messages("review_request")) == [
+        ("+447700900002", "messenger"), ("ada@example.com", "email")]
+
+
+def test_no_review_request_without_any_consent(goods, store, counting_sms):
+    tee, _ = goods
+    ada = shopper(phone="+447700900123")
     done = collected(pickup_order(ada, store, tee)).completed_at
+    messages_deliver_pending()
+    counting_sms.clear()
 
-    reviews_request(now=done + timedelta(days=30))
+    assert reviews_request(now=done + timedelta(days=30)) == 0
+    messages_deliver_pending()
 
-    assert messages("review_request") == []
+    assert messages("review_request") == [] and counting_sms == [] and emails("How was your order") == []
+    assert Order.objects.get(customer=ada).review_requested_at is not None  # not asked again later either
 
 
 def test_no_review_request_before_the_order_is_in_the_shoppers_hands(goods, store):
@@ -505,6 +647,10 @@ def test_a_delivered_parcel_is_followed_by_a_review_request(goods, stripe_double
 # Low-stock alerts -----------------------------------------------------------------------------
 
 
+def stock_level(location, variant) -> StockLevel:
+    return StockLevel.objects.get(location=location, variant=variant)
+
+
 def test_a_store_is_told_once_a_day_when_an_item_falls_to_its_reorder_point(goods, store):
     tee, _ = goods
     store.email = STORE_EMAIL
@@ -524,6 +670,23 @@ def test_a_store_is_told_once_a_day_when_an_item_falls_to_its_reorder_point(good
     assert "TEE-NAVY-M" in alert.body and "3 available" in alert.body
     assert list(LowStockAlert.objects.values_list("location", "variant", "available")) == [(store.pk, tee.pk, 3)]
     assert low_stock_alerts_send(now=now + timedelta(days=1)) == 1  # still low the next day: told again
+
+
+def test_an_item_that_falls_low_later_the_same_day_is_told_in_its_own_email(goods, store):
+    tee, hoodie = goods
+    store.email = STORE_EMAIL
+    store.save()
+    stock.stock_set_reorder_point(location=store, variant=tee, quantity=20)
+    stock.stock_set_reorder_point(location=store, variant=hoodie, quantity=1)
+    now = timezone.now()
+    assert low_stock_alerts_send(now=now) == 1  # the tee, in the morning
+    stock.stock_sell(lines=[StockLine(store, hoodie, stock_level(store, hoodie).on_hand - 1)], reference="till")
+
+    assert low_stock_alerts_send(now=now + timedelta(hours=3)) == 1  # the hoodie, that afternoon
+    messages_deliver_pending()
+
+    bodies = [m.body for m in emails("Low stock at")]
+    assert len(bodies) == 2 and tee.sku in bodies[0] and hoodie.sku in bodies[1] and tee.sku not in bodies[1]
 
 
 def test_each_store_and_item_is_alerted_on_its_own(goods, store, other_store):
@@ -660,7 +823,7 @@ def test_the_outbox_sweep_sends_each_waiting_message_once():
 def test_a_text_message_the_provider_refuses_is_kept_failed_with_the_reason(goods, settings):
     settings.SMS_BACKEND = "tests.test_jobs.RefusingTextBackend"
     tee, _ = goods
-    cart_with(shopper(phone="+44 7700 900123", consent=("sms",)), (tee, 1))
+    cart_with(shopper(phone="+447700900123", consent=("sms",)), (tee, 1))
     abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25))
 
     assert messages_deliver_pending() == 0
@@ -672,7 +835,7 @@ def test_a_text_message_the_provider_refuses_is_kept_failed_with_the_reason(good
 
 def test_a_failed_text_message_is_sent_once_by_a_later_sweep(goods, settings, counting_sms):
     tee, _ = goods
-    cart_with(shopper(phone="+44 7700 900123", consent=("sms",)), (tee, 1))
+    cart_with(shopper(phone="+447700900123", consent=("sms",)), (tee, 1))
     abandoned_cart_reminders(now=timezone.now() + timedelta(hours=25))
     settings.SMS_BACKEND = "tests.test_jobs.RefusingTextBackend"
     messages_deliver_pending()
@@ -683,4 +846,4 @@ def test_a_failed_text_message_is_sent_once_by_a_later_sweep(goods, settings, co
 
     [text] = messages("abandoned_cart")
     assert text.status == OutboxMessage.Status.SENT and text.last_error == ""
-    assert counting_sms == [("+44 7700 900123", text.body)]
+    assert counting_sms == [("+447700900123", text.body)]

@@ -11,7 +11,7 @@ from catalog.models import Price, Product, Range, Variant
 from inventory.models import StockLevel
 
 from .bulk import CHUNK
-from .reading import COLUMNS, KINDS, WHOLE_CATALOGUE
+from .reading import COLUMNS, KINDS, WHOLE_CATALOGUE, to_spreadsheet
 
 
 def _when(moment: datetime | None) -> str:
@@ -23,10 +23,16 @@ def _yes(value: bool) -> str:
 
 
 def csv_rows(*, kind: str) -> Iterator[list[str]]:
-    """The header and every record of `kind` in the import's columns, so an export imports as a no-op."""
+    """The header and every record of `kind` in the import's columns, so an export imports as a no-op; no
+    cell starts a spreadsheet formula (see reading.to_spreadsheet)."""
     if kind not in COLUMNS:
         raise ValueError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
     yield list(COLUMNS[kind])
+    for row in _records(kind):
+        yield [to_spreadsheet(cell) for cell in row]
+
+
+def _records(kind: str) -> Iterator[list[str]]:
     if kind == "products":
         for slug, name, brand, category, description, tax_class, active in Product.objects.order_by("slug").values_list(
                 "slug", "name", "brand", "category__slug", "description", "tax_class", "is_active").iterator(CHUNK):

@@ -23,6 +23,18 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 KINDS = tuple(COLUMNS)
 WHOLE_CATALOGUE = "*"  # the sku of a range row that holds the whole catalogue
+# A cell a spreadsheet would run as a formula (=, +, -, @, or a tab or return first) is exported with a
+# leading apostrophe, which spreadsheets show as text; the import takes the apostrophe off again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_spreadsheet(cell: str) -> str:
+    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
+
+
+def from_spreadsheet(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
 
 Progress = Callable[..., Iterable]  # tqdm's signature: progress(iterable, desc=..., total=..., unit=...)
 
@@ -150,7 +162,7 @@ def read(kind: str, file: IO[str], report: Report, progress: Progress) -> list[R
             if len(fields) != len(header):
                 report.add(line, "", f"has {len(fields)} cells but the header has {len(header)} columns")
                 continue
-            rows.append(Row(line, {name: value.strip() for name, value in zip(header, fields)}))
+            rows.append(Row(line, {name: from_spreadsheet(value.strip()) for name, value in zip(header, fields)}))
         return rows
     except UnicodeDecodeError:
         report.add(reader.line_num + 1, "", "is not UTF-8 text; save the file as “CSV UTF-8”")

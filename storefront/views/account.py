@@ -1,5 +1,6 @@
 """The shopper's account: sign in and register (the guest cart is merged into the account's cart),
-sign out, every order from every channel, saved addresses and marketing consent."""
+sign out, every order from every channel (and the link that adds orders placed as a guest), their name and
+mobile number, saved addresses and marketing consent."""
 from functools import wraps
 
 from django.contrib import messages
@@ -7,14 +8,16 @@ from django.contrib.auth import authenticate, logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
 from core.redirects import safe_next
 from customers import services as customer_services
+from orders.claims import claim_outcome, guest_orders_claim
+from orders.exceptions import ClaimRefused
 from orders.selectors import order_list
 
-from ..forms import AddressForm, ConsentForm, RegisterForm, SignInForm
+from ..forms import AddressForm, ConsentForm, DetailsForm, RegisterForm, SignInForm
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, sign_in, web_channel
 
 
@@ -73,12 +76,13 @@ def register_page(request):
         try:
             customer = customer_services.customer_register(
                 email=data["email"], password=data["password"], channel=web, first_name=data["first_name"],
-                last_name=data["last_name"])
+                last_name=data["last_name"], phone=data["phone"])
         except REFUSALS as refusal:
             add_errors(form, field_errors(refusal, fields={"email": "email", "password": "password"}))
         else:
-            if data["email_consent"]:
-                customer_services.customer_set_consent(customer=customer, channel=web, email=True)
+            if data["email_consent"] or data["sms_consent"]:
+                customer_services.customer_set_consent(customer=customer, channel=web, email=data["email_consent"],
+                                                       sms=data["sms_consent"])
             sign_in(request, customer.user)
             messages.success(request, "Welcome! Your account is ready.")
             return redirect(safe_next(request, reverse("storefront:account")))
@@ -99,6 +103,34 @@ def account(request):
     return render(request, "storefront/account/orders.html", {
         "customer": customer, "orders": order_list(customer=customer)[:100],
     })
+
+
+@customer_required
+@require_GET
+def claim_orders(request, token: str):
+    """The link emailed to a customer who once ordered as a guest: following it joins those orders to the
+    account and shows them on the orders page; a link that cannot be followed is a 400 saying why."""
+    try:
+        orders = guest_orders_claim(customer=customer_for(request), token=token)
+    except ClaimRefused as refusal:
+        return render(request, "storefront/account/claim_refused.html", {"refusal": refusal}, status=400)
+    messages.success(request, claim_outcome(orders))
+    return redirect("storefront:account")
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def details(request):
+    """The shopper's name and mobile number: seen, and changed."""
+    customer = customer_for(request)
+    form = DetailsForm(request.POST if request.method == "POST" else None,
+                       initial={name: getattr(customer, name) for name in DetailsForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        customer_services.customer_update(customer=customer, channel=web_channel(), **form.cleaned_data)
+        messages.success(request, "Your details are saved.")
+        return redirect("storefront:details")
+    return render(request, "storefront/account/details.html", {"form": form, "customer": customer},
+                  status=400 if form.errors else 200)
 
 
 @customer_required

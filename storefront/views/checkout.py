@@ -1,6 +1,7 @@
 """Checkout: delivery or pickup at a chosen store, card through Stripe (the page's script turns the card
 into a PaymentMethod at the configured Stripe API) or pay at pickup. The form carries a fresh
 idempotency key, so a double submit places one order."""
+import dataclasses
 import time
 import uuid
 
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.models import Channel
 from customers import services as customer_services
+from customers.attribution import visitor_of
 from customers.identity import guest_cart_key
 from customers.models import Cart
 from customers.selectors import cart_view
@@ -22,7 +24,6 @@ from orders.selectors import order_link
 
 from ..forms import CheckoutForm, pickup_stores
 from ..selectors import place_find
-from ..services import order_confirmation_send
 from ..shopper import REFUSALS, add_errors, cart_for, chosen_store, customer_for, field_errors, web_channel
 
 SERVICE_FIELDS = {"store": "store", "address": "line1", "email": "email", "payment_method": "payment_method",
@@ -184,7 +185,7 @@ def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses)
     data, web = form.cleaned_data, web_channel()
     key, fingerprint = _key(request, customer, data)
     try:
-        choice = _choice(data, stores, addresses, web)
+        choice = dataclasses.replace(_choice(data, stores, addresses, web), visitor=visitor_of(request))
         if choice.fulfilment == CheckoutForm.PICKUP:
             cart = customer_services.cart_choose_pickup(cart=cart, store=choice.pickup_store, channel=web)
         else:
@@ -217,7 +218,6 @@ def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses)
     if order is None:
         form.add_error(None, "Your order is still being placed; wait a moment and look in your account or email.")
         return None, 409
-    order_confirmation_send(order=order)
     messages.success(request, f"Thank you! Your order {order.number} is placed. We have emailed you a link to "
                               "this page.")
     return order, 302

@@ -12,6 +12,7 @@ from catalog.models import Category
 from catalog.selectors import product_list
 from core.redirects import safe_next
 from customers import services as customer_services
+from customers.attribution import view_record
 from customers.models import Interaction
 from inventory.models import Location
 from inventory.selectors import product_availability_attach, store_list, stores_nearest_with_variant
@@ -140,10 +141,9 @@ def product(request, slug: str):
                                       f"{added.variant.name} to your basket.")
             return redirect("storefront:cart")
         chosen = next((v for v in item.listed_variants if v.sku == request.POST.get("sku")), chosen)
-    customer = customer_for(request)
-    if customer is not None and request.method == "GET":
-        customer_services.interaction_record(customer=customer, kind=Interaction.Kind.PRODUCT_VIEWED, channel=web,
-                                             reference=f"product:{item.slug}")
+    if request.method == "GET":
+        view_record(request=request, kind=Interaction.Kind.PRODUCT_VIEWED, reference=f"product:{item.slug}",
+                    channel=web)
     return render(request, "storefront/product.html", {
         "product": item, "chosen": chosen, "store": store, "delivery_units": delivery_units,
         "delivery_available": delivery_units.get(chosen.sku, 0) if chosen else 0,

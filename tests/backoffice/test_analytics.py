@@ -29,8 +29,8 @@ MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
 PICKUP, DELIVERY, TILL = Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY, Order.Fulfilment.TILL
 
 
-def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
-    return timezone.make_aware(datetime(2026, month, day, hour, minute))
+def at(day: int, hour: int, minute: int = 0, month: int = 3, year: int = 2026) -> datetime:
+    return timezone.make_aware(datetime(year, month, day, hour, minute))
 
 
 def channel(code: str) -> Channel:
@@ -38,10 +38,11 @@ def channel(code: str) -> Channel:
 
 
 def sale(number, channel_code, fulfilment, location, placed_at, *, price, quantity=1, discount="0", cancelled=0,
-         pickup_store=None):
+         pickup_store=None, attribution=None):
     return OrderLineFactory(
         order__number=number, order__channel=channel(channel_code), order__fulfilment=fulfilment,
-        order__placed_at=placed_at, order__pickup_store=pickup_store, location=location,
+        order__placed_at=placed_at, order__pickup_store=pickup_store, order__attribution=attribution or {},
+        location=location,
         unit_price_amount=Decimal(price), quantity=quantity, discount_amount=Decimal(discount),
         quantity_cancelled=cancelled,
     )
@@ -116,7 +117,7 @@ def table(page: str, key: str) -> list[list[str]]:
     body = re.search(r"<tbody>(.*?)</tbody>", section, re.S)
     if body is None:
         return []
-    return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
 
 
 def summary(page: str, figure: str) -> str:
@@ -129,9 +130,11 @@ def test_head_office_sees_every_figure_of_the_month(march):
     assert page.status_code == 200
     html = page.content.decode()
     assert table(html, "sales_by_channel") == [
-        ["Web storefront", "3", "90.00", "GBP"], ["Mobile app", "2", "50.00", "GBP"], ["Store till", "1", "25.00", "GBP"]]
+        ["Web storefront", "3", "£90.00", "GBP"], ["Mobile app", "2", "£50.00", "GBP"],
+        ["Store till", "1", "£25.00", "GBP"]]
     assert table(html, "sales_by_store") == [
-        ["LDN-OXF", "London Oxford Street", "4", "115.00", "GBP"], ["MAN-ARN", "Manchester Arndale", "2", "50.00", "GBP"]]
+        ["LDN-OXF", "London Oxford Street", "4", "£115.00", "GBP"],
+        ["MAN-ARN", "Manchester Arndale", "2", "£50.00", "GBP"]]
     assert summary(html, "click-and-collect-share") == "60.0%"  # 3 pickups of 5 online orders
     assert "3 of 5 online orders" in html
     assert table(html, "pickups_by_store") == [
@@ -186,14 +189,14 @@ def test_a_store_manager_sees_only_their_stores_figures(march, other_store):
     html = page.content.decode()
     assert page.status_code == 200
     assert "your stores only: MAN-ARN" in html
-    assert table(html, "sales_by_channel") == [["Web storefront", "2", "50.00", "GBP"]]
-    assert table(html, "sales_by_store") == [["MAN-ARN", "Manchester Arndale", "2", "50.00", "GBP"]]
+    assert table(html, "sales_by_channel") == [["Web storefront", "2", "£50.00", "GBP"]]
+    assert table(html, "sales_by_store") == [["MAN-ARN", "Manchester Arndale", "2", "£50.00", "GBP"]]
     assert summary(html, "click-and-collect-share") == "50.0%"
     assert table(html, "pickups_by_store") == [["MAN-ARN", "Manchester Arndale", "1", "6.0", "12.0", "1", "0", "0.0"]]
     assert table(html, "returns_by_channel") == [["Mobile app", "1", "0", "1", "0.00"]]  # requested, not received
     assert table(html, "returns_by_store") == []
     assert table(html, "low_stock_by_store") == [["MAN-ARN", "Manchester Arndale", "1", "0"]]
-    assert "LDN-OXF" not in html and "115.00" not in html
+    assert "LDN-OXF" not in html and "115.00" not in html and "London" not in html
     csv = browser(STORE_MANAGER, other_store).get(ANALYTICS, {**MARCH, "format": "csv", "table": "sales_by_store"})
     assert "LDN-OXF" not in csv.content.decode()
 

@@ -1,6 +1,7 @@
 """CSV import and export as a merchandiser meets it: every bad row reported by line, column and reason,
 nothing saved from a bad file (unless the good rows are asked for), a second import that changes
 nothing, stock counts booked through the ledger, overlapping prices refused, the command and the page."""
+import csv
 import io
 from decimal import Decimal
 
@@ -353,6 +354,22 @@ def test_an_export_imported_again_changes_nothing(tops, store, other_store, web,
     assert counts() == before
     assert ["whole-catalogue", "Whole catalogue", "*"] == next(r for r in csv_rows(kind="ranges")
                                                                if r[0] == "whole-catalogue")[:3]
+
+
+def test_an_export_never_hands_a_spreadsheet_a_formula_and_imports_back_unchanged(tops, tmp_path):
+    VariantFactory(sku="TEE-M", product__category=tops, product__name='=HYPERLINK("http://evil.example","x")',
+                   product__brand="@brand", product__description="-50% for members")
+    path = tmp_path / "products.csv"
+    call_command("export_csv", "products", "-o", str(path), stderr=io.StringIO())
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        [_, row] = list(csv.reader(handle))
+    assert (row[1], row[2], row[4]) == ("'=HYPERLINK(\"http://evil.example\",\"x\")", "'@brand", "'-50% for members")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        result = csv_import(kind="products", file=handle)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+    product = Product.objects.get()
+    assert (product.name, product.brand) == ('=HYPERLINK("http://evil.example","x")', "@brand")
 
 
 # The admin page -------------------------------------------------------------------------------

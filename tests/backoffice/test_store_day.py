@@ -156,7 +156,7 @@ def test_the_fulfilment_list_and_history_speak_in_words(shelf, store, stripe_dou
 def test_the_counter_finds_a_pickup_by_name_email_phone_or_number_and_hands_it_over(shelf, store, stripe_double,
                                                                                    typed):
     ada = register("ada@example.com", "Ada")
-    ada.last_name, ada.phone = "Lovelace", "+44 7700 900123"
+    ada.last_name, ada.phone = "Lovelace", "+447700900123"
     ada.save()
     placed = order_from_the_app(app_client(ada), stripe_double, fulfilment="pickup", store=store.code,
                                 phone="+44 7700 900123")

@@ -1,9 +1,10 @@
 """The pickup counter through the staff API: every refusal (unknown, other store, collected, expired,
 not ready, forged QR, a station guessing codes), the codes themselves, store scoping, pay at pickup,
-the reminder, and a parcel that cannot be "ready for pickup"."""
+the text a guest gets when it is ready, the reminder, and a parcel that cannot be "ready for pickup"."""
 import re
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail, signing
@@ -23,6 +24,7 @@ from orders.models import Order, Payment
 from tests.customers.conftest import app_client, register
 from tests.factories import UserFactory
 from tests.journeys.test_pickup_and_returns import order_from_the_app, staff_of
+from tests.test_jobs import counting_sms  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +242,7 @@ def test_two_ready_pickups_never_share_a_code_a_clash_draws_again(shelf, store, 
     second.refresh_from_db()
     assert (second.status, second.pickup_code) == (Fulfillment.Status.READY, "XYZW2345")
     assert list(second.events.values_list("to_status", flat=True)) == ["new", "picking", "ready_for_pickup"]
-    assert OutboxMessage.objects.filter(template="pickup_ready", reference=f"order:{second.order.number}",
+    assert OutboxMessage.objects.filter(template="pickup_ready", reference=f"fulfillment:{second.pk}",
                                         medium="email").count() == 1
 
 
@@ -262,7 +264,7 @@ def test_two_ready_pickups_never_share_a_code_when_every_draw_clashes_it_fails_c
     assert (through_the_api.status_code, through_the_api.json()["code"]) == (409, "pickup_refused")
     second.refresh_from_db()
     assert (second.status, second.pickup_code) == (Fulfillment.Status.PICKING, "")
-    assert not OutboxMessage.objects.filter(template="pickup_ready", reference=f"order:{second.order.number}").exists()
+    assert not OutboxMessage.objects.filter(template="pickup_ready", reference=f"fulfillment:{second.pk}").exists()
     assert Fulfillment.objects.filter(pickup_code=first.pickup_code).count() == 1
 
 
@@ -347,6 +349,28 @@ def test_a_pay_at_pickup_order_is_captured_for_its_total_at_the_counter_without_
         Payment.Method.PAY_AT_PICKUP, Payment.Status.CAPTURED, order.total_amount)
     assert order.total_amount == Decimal("40.00")
     assert payment.stripe_payment_intent is None
+
+
+def test_a_guest_who_gave_a_mobile_number_gets_a_text_with_the_code_when_it_is_ready(shelf, store, stripe_double,
+                                                                                     counting_sms):
+    guest = APIClient()
+    token = guest.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M"}, format="json").json()["token"]
+    guest.credentials(HTTP_X_CART_TOKEN=token)
+    order = order_from_the_app(guest, stripe_double, fulfilment="pickup", store=store.code, email="guest@example.com",
+                               phone="+447700900555")  # "for a text when it is ready"
+    pickup = Fulfillment.objects.get(order__number=order["number"])
+    counter = staff_of(store)
+    counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/pick/")
+    counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/ready/")
+    pickup.refresh_from_db()
+    messages_deliver_pending()
+
+    [(to, text)] = [(to, body) for to, body in counting_sms if "is ready at London Oxford Street" in body]
+    assert to == "+447700900555" and f"Pickup code {pickup.pickup_code}" in text
+    link = urlsplit(re.search(r"https?://\S+", text).group(0))
+    opened = APIClient().get(link.path, parse_qs(link.query))
+    assert opened.status_code == 200 and pickup.pickup_code in opened.content.decode()
+    assert [m.to for m in mail.outbox if "ready to collect" in m.subject] == [["guest@example.com"]]
 
 
 def test_the_reminder_goes_once_a_day_before_the_hold_runs_out(shelf, store, stripe_double):

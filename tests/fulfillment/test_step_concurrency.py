@@ -36,7 +36,7 @@ def test_two_staff_marking_one_pickup_ready_at_once_issue_one_code_and_one_messa
     pickup.refresh_from_db()
     assert pickup.status == Fulfillment.Status.READY
     assert FulfillmentEvent.objects.filter(fulfillment=pickup, to_status=Fulfillment.Status.READY).count() == 1
-    assert OutboxMessage.objects.filter(template="pickup_ready", reference=f"order:{pickup.order.number}",
+    assert OutboxMessage.objects.filter(template="pickup_ready", reference=f"fulfillment:{pickup.pk}",
                                         medium="email").count() == 1
 
 

@@ -1,10 +1,13 @@
 """Checkout through the API against the local Stripe double: pickup and delivery, routing, pay at
-pickup, declined cards, idempotency, vouchers, cancelling, and the till."""
+pickup, declined cards, idempotency, vouchers, cancelling, the till, and the confirmation each order sends."""
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -14,9 +17,12 @@ from customers.models import Cart
 from inventory import services as stock
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import ledger_drift
+from notifications.delivery import messages_deliver_pending
+from notifications.models import OutboxMessage
 from orders.models import Order, Payment, Voucher
 from tests.customers.conftest import app_client, register
 from tests.factories import UserFactory, card
+from tests.test_jobs import counting_sms  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +155,46 @@ def test_the_same_idempotency_key_and_body_return_the_same_order(shopper, shelf,
     assert first.json()["number"] == again.json()["number"]
     assert different.json()["code"] == "idempotency_key_reused"
     assert Order.objects.count() == 1 and Payment.objects.count() == 1
+
+
+def opens(link: str, *needles: str) -> bool:
+    """The link, opened in a fresh browser with no account, shows a page with every needle."""
+    parts = urlsplit(link)
+    page = APIClient().get(parts.path, parse_qs(parts.query))
+    return page.status_code == 200 and all(needle in page.content.decode() for needle in needles)
+
+
+def test_an_app_order_is_confirmed_by_email_and_by_text_to_the_phone_given(shopper, shelf, store, stripe_double,
+                                                                         counting_sms):
+    fill(shopper, ("TEE-NAVY-M", 2), ("HOOD-GREY-L", 1))
+    key, body = str(uuid.uuid4()), {"fulfilment": "pickup", "store": store.code, "payment_method": "card",
+                                    "payment_method_id": card(stripe_double), "phone": "+447700900123"}
+
+    number = checkout(shopper, key, **body).json()["number"]
+    checkout(shopper, key, **body)  # the app retries after a lost answer
+    messages_deliver_pending()
+
+    [email] = mail.outbox
+    assert (email.to, email.subject) == (["ada@example.com"], f"Thank you for your order {number}")
+    assert "2 × " in email.body and "Total: £85.00, including £14.17 tax" in email.body
+    assert "ready to collect at London Oxford Street" in email.body
+    link, receipt = re.findall(r"https?://\S+", email.body)
+    assert opens(link, f"Order {number}") and opens(receipt, "£14.17")
+    [(phone, text)] = counting_sms
+    assert phone == "+447700900123" and f"order {number}, £85.00" in text
+    assert re.search(r"https?://\S+", text).group(0) == link
+    assert sorted(OutboxMessage.objects.values_list("template", "medium", "marketing")) == [
+        ("order_confirmation", "email", False), ("order_confirmation", "sms", False)]
+
+
+def test_an_app_order_without_a_phone_is_confirmed_by_email_only(shopper, shelf, store, counting_sms):
+    fill(shopper, ("TEE-NAVY-M", 1))
+
+    number = checkout(shopper, fulfilment="pickup", store=store.code, payment_method="pay_at_pickup").json()["number"]
+    messages_deliver_pending()
+
+    assert [m.subject for m in mail.outbox] == [f"Thank you for your order {number}"]
+    assert counting_sms == []
 
 
 def test_checkout_without_an_idempotency_key_is_refused(shopper, shelf, store):
@@ -318,6 +364,32 @@ def test_a_till_sale_sells_safety_stock_and_joins_the_customers_history(shelf, s
     assert level(store, tee).on_hand == 8
     history = app_client(ada).get("/api/v1/orders/").json()["results"]
     assert [o["number"] for o in history] == [sold.json()["number"]]
+
+
+def test_a_till_sale_to_a_known_customer_sends_the_receipt_and_an_anonymous_one_sends_nothing(
+        shelf, store, counting_sms):
+    tee, _ = shelf
+    till = APIClient()
+    till.force_authenticate(role_assign(user=UserFactory(username="sam"), role=STORE_STAFF, stores=[store]))
+    ada = register()
+    ada.phone = "+447700900123"  # on the account: the till asks for nothing more
+    ada.save()
+    sale = {"store": store.code, "payment_method": "cash", "lines": [{"sku": tee.barcode, "quantity": 2}]}
+
+    number = till.post("/api/v1/staff/till/sales/", {**sale, "customer_email": "ada@example.com"},
+                       format="json").json()["number"]
+    till.post("/api/v1/staff/till/sales/", sale, format="json")
+    messages_deliver_pending()
+
+    [email] = mail.outbox
+    assert (email.to, email.subject) == (["ada@example.com"], f"Your receipt for order {number} from London Oxford Street")
+    assert "Thank you for shopping with us at London Oxford Street" in email.body
+    assert "Total: £40.00, including £6.67 tax" in email.body and "tell you" not in email.body
+    link, receipt = re.findall(r"https?://\S+", email.body)
+    assert opens(receipt, number, "£6.67") and opens(link, f"Order {number}")
+    [(phone, text)] = counting_sms
+    assert phone == "+447700900123" and f"Order {number}, £40.00, paid. Receipt: {receipt}" in text
+    assert OutboxMessage.objects.count() == 2
 
 
 def test_only_staff_of_that_store_can_sell_at_its_till(shelf, store, other_store):

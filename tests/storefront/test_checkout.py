@@ -1,16 +1,20 @@
 """Checkout without a browser (the card is made with the Stripe double's API, as the page's script does):
-every refusal is shown next to its field and places no order; a double submit places one order."""
+every refusal is shown next to its field and places no order; a double submit places one order and sends
+one confirmation."""
 import re
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core import mail
 from django.test import Client
 
 from inventory.models import StockLevel
+from notifications.delivery import messages_deliver_pending
 from notifications.models import OutboxMessage
 from orders.models import Order
 from tests.factories import card
+from tests.test_jobs import counting_sms  # noqa: F401  (a fixture)
 
 from .helpers import error_next_to, idempotency_key, page
 
@@ -82,6 +86,22 @@ def test_a_double_submit_places_one_order_and_both_land_on_it(browser, at_checko
     order = Order.objects.get()
     assert first["Location"].startswith(f"/orders/{order.number}/?key=")
     assert StockLevel.objects.get(location=store, variant=order.lines.get().variant).committed == 2
+    messages_deliver_pending()
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["grace@example.com"], f"Thank you for your order {order.number}")]
+
+
+def test_a_guest_who_gives_a_mobile_number_gets_the_confirmation_by_text_too(browser, at_checkout, store,
+                                                                            counting_sms):
+    response = browser.post("/checkout/", pickup(store, at_checkout, phone="+447700900123"))
+    assert response.status_code == 302
+    order = Order.objects.get()
+    messages_deliver_pending()
+
+    [(phone, text)] = counting_sms
+    assert phone == order.phone and f"order {order.number}, £40.00" in text
+    assert response["Location"] in text
+    assert [m.subject for m in mail.outbox] == [f"Thank you for your order {order.number}"]
 
 
 def test_the_same_form_changed_after_the_order_was_placed_asks_before_placing_another(signed_in, goods, store):
