@@ -14,7 +14,12 @@ JOBS = [
     ("Remind shoppers of abandoned carts", "orders.tasks.send_abandoned_cart_reminders", 3600),
     ("Alert stores of low stock", "inventory.tasks.send_low_stock_alerts", 3600),
     ("Capture payments still due", "orders.tasks.capture_due_payments", 900),
+    ("Refund cancelled units still due", "orders.tasks.refund_overcharged_payments", 900),
     ("Refund received returns still due", "fulfillment.tasks.refund_due_returns", 900),
+    ("Finish or let go of checkouts left unfinished", "orders.tasks.settle_unfinished_checkouts", 60),
+    ("Charge ready pickups before their card authorisation lapses", "fulfillment.tasks.charge_pickups_before_lapse",
+     3600),
+    ("Tell stores of card authorisations about to lapse", "orders.tasks.report_lapsing_authorisations", 3600),
 ]
 
 

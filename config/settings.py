@@ -171,7 +171,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -186,11 +186,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
-    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="10/minute")},
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="10/minute"),
+                               "auth_account": env.str("AUTH_ACCOUNT_THROTTLE_RATE", default="20/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel retail API",
+    "DESCRIPTION": "One catalog, one per-store stock and one customer and cart for the web storefront, the mobile "
+                   "app and the shops' tills. Apps sign in at /api/v1/auth/token/ and send "
+                   "`Authorization: Token <token>`; guests name their cart with the X-Cart-Token header. Every "
+                   "error, whatever its status, has one shape: `{\"code\", \"message\", \"detail\"}` (ApiError).",
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema's own endpoint is not part of the API it describes
+    "COMPONENT_SPLIT_REQUEST": True,  # what a client sends and what it gets back are separate components
+    # Bodies are documented as JSON, what every client of ours sends; the form parsers stay for the browsable API
+    # but cannot carry the nested bodies (lines, addresses) most operations take.
+    "PARSER_WHITELIST": ["core.parsers.BoundedJSONParser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -216,12 +226,24 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_loca
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local_double" if DEBUG else "")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+# Stripe.js, which the card form loads: Stripe's own script, or the local double's emulation of it when
+# STRIPE_API_BASE points at one (empty: chosen that way; see orders.stripe_gateway.stripe_js_url).
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="")
+# How long a card authorisation holds before the bank lets it lapse (7 days for Stripe's online card payments).
+# A pickup that could wait longer than that is charged when it is ready to collect.
+CARD_AUTHORISATION_VALIDITY = timedelta(days=env.int("CARD_AUTHORISATION_DAYS", default=7))
+# The job that reports authorisations near lapsing warns this long before they do.
+CARD_AUTHORISATION_WARNING = timedelta(days=1)
 
 # Engagement jobs
 ABANDONED_CART_AFTER = timedelta(hours=env.int("ABANDONED_CART_AFTER_HOURS", default=24))
 ABANDONED_CART_DISCOUNT_PERCENT = env.int("ABANDONED_CART_DISCOUNT_PERCENT", default=10)
 ABANDONED_CART_VOUCHER_DAYS = env.int("ABANDONED_CART_VOUCHER_DAYS", default=3)
 REVIEW_REQUEST_DELAY = timedelta(days=env.int("REVIEW_REQUEST_DELAY_DAYS", default=3))
+
+# A checkout's claim on its Idempotency-Key outlives a request that died (a killed worker or database
+# connection) by this long at most; then a retry with the key takes it over.
+CHECKOUT_CLAIM_LEASE = timedelta(seconds=env.int("CHECKOUT_CLAIM_LEASE_SECONDS", default=120))
 
 # Inventory
 STOCK_RESERVATION_HOLD = timedelta(minutes=env.int("STOCK_RESERVATION_HOLD_MINUTES", default=15))

@@ -28,7 +28,7 @@ class RequestGuardMiddleware:
 class ContentSecurityPolicyMiddleware:
     """Sets the CSP header from settings.CONTENT_SECURITY_POLICY (directive: sources) unless a view set its
     own. The Stripe API base the card form talks to (a local double in the demo and tests, set at run time)
-    is allowed to serve scripts and frames and be called."""
+    and STRIPE_JS_URL's origin are allowed to serve scripts and frames and be called."""
 
     STRIPE_DIRECTIVES = ("script-src", "connect-src", "frame-src")
 
@@ -45,8 +45,11 @@ class ContentSecurityPolicyMiddleware:
 
     def header(self) -> str:
         policy = {name: list(sources) for name, sources in getattr(settings, "CONTENT_SECURITY_POLICY", {}).items()}
-        stripe_base = urlsplit(getattr(settings, "STRIPE_API_BASE", "") or "")
-        if stripe_base.scheme and stripe_base.netloc:
-            for name in self.STRIPE_DIRECTIVES:
-                policy.setdefault(name, ["'self'"]).append(f"{stripe_base.scheme}://{stripe_base.netloc}")
+        for setting in ("STRIPE_API_BASE", "STRIPE_JS_URL"):  # the double, or Stripe.js served from elsewhere
+            base = urlsplit(getattr(settings, setting, "") or "")
+            origin = f"{base.scheme}://{base.netloc}"
+            for name in self.STRIPE_DIRECTIVES if base.scheme and base.netloc else ():
+                sources = policy.setdefault(name, ["'self'"])
+                if origin not in sources:
+                    sources.append(origin)
         return "; ".join(f"{name} {' '.join(sources)}" for name, sources in policy.items())

@@ -4,7 +4,7 @@ remembered by the browser session (web); a signed-in shopper always gets their o
 import uuid
 
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 
 from catalog.models import Channel
 
@@ -40,15 +40,11 @@ def session_guest_cart(request) -> Cart | None:
 
 
 def guest_cart(request) -> Cart | None:
-    """The open guest cart named by the header, else remembered by the session. A header naming no open
-    cart is the API's 404: the app holds a token that was merged at sign-in or ordered."""
+    """The open guest cart named by the header, else remembered by the session. A token that names no open
+    cart (merged at sign-in, ordered, or never ours) is ignored, as if none were sent: the app starts afresh
+    and the answer carries the new cart's token."""
     header = request.headers.get(CART_TOKEN_HEADER)
-    if not header:
-        return session_guest_cart(request)
-    cart = _open_guest_cart(header)
-    if cart is None:
-        raise NotFound("No open cart has that token; it may have been merged into an account at sign-in.")
-    return cart
+    return _open_guest_cart(header) if header else session_guest_cart(request)
 
 
 def remember_guest_cart(request, cart: Cart) -> None:

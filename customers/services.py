@@ -27,6 +27,7 @@ from .selectors import cart_sellable, cart_where
 from .signals import customer_identified
 
 MAX_LINE_QUANTITY = 99
+MAX_CART_LINES = 50  # different items in one basket
 
 
 def interaction_record(
@@ -226,6 +227,8 @@ def cart_add_line(*, cart: Cart, variant: Variant, quantity: int, channel: Chann
     total = quantity + (line.quantity if line else 0)
     if total > MAX_LINE_QUANTITY:
         raise ValidationError({"quantity": [f"At most {MAX_LINE_QUANTITY} of one item per order."]})
+    if line is None and cart.lines.count() >= MAX_CART_LINES:
+        raise ValidationError({"sku": [f"A basket holds at most {MAX_CART_LINES} different items."]})
     _check_sellable(cart, channel, variant, total)
     if line:
         line.quantity, line.channel, line.updated_at = total, channel, timezone.now()

@@ -11,7 +11,7 @@ from inventory.services import StockLine, stock_receive_many, stock_set_safety_s
 from .catalog import SEED
 
 STORE_RANGE_SHARE = 0.6
-SAFETY_STOCK_SHARE = 0.1
+SAFETY_STOCK_SHARE = 0.03  # each line set through inventory's one door: a few, or the load slows down
 
 
 def stock_location(location: Location, variants: list[Variant]) -> None:

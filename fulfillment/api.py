@@ -9,7 +9,7 @@ import segno
 from django.core import signing
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -17,13 +17,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.channels import ChannelMixin
+from core.exceptions import InvalidTransition
 from core.permissions import staff_with
+from core.schema import refusals
 from customers.identity import customer_of
+from inventory.exceptions import LocationNotFound, NotOnStaff, StockConflict
 from inventory.selectors import staff_location_get
+from orders.exceptions import PaymentNotCapturable, PaymentProviderError
 from orders.models import Order
 from orders.selectors import order_list
 
 from . import services
+from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
 from .models import Fulfillment, Return, ReturnLine
 from .selectors import customer_name, fulfillment_queue
 
@@ -57,6 +62,12 @@ WORKS_FULFILMENTS = staff_with("fulfillment.change_fulfillment", message="Your r
 HANDS_OVER = staff_with("fulfillment.use_scan_station", "fulfillment.change_fulfillment",
                         message="Your role does not hand over pickups.")
 TAKES_RETURNS = staff_with("fulfillment.change_return", message="Your role does not take returns.")
+STAFF_STORE = [(LocationNotFound, "No location has the `store` code sent."),
+               (NotOnStaff, "I am not on the staff of that store.")]
+PROVIDER_DOWN = (PaymentProviderError, "The payment provider could not be reached; nothing was charged: try again.")
+WRONG_CODES = (TooManyWrongCodes, "Too many wrong codes from this counter: wait a while before the next.")
+# A staff login signed in where a customer's orders are meant (customers.identity.customer_of).
+NO_CUSTOMER = (403, "This login has no customer account (a member of staff's): sign in as a customer.")
 
 
 class StaffFulfillmentMixin:
@@ -70,9 +81,13 @@ class StaffFulfillmentMixin:
         return Response(FulfillmentOut(fresh.get(pk=fulfillment.pk)).data)
 
 
-@extend_schema(tags=["staff"])
+@extend_schema(tags=["staff"], parameters=[
+    OpenApiParameter("store", str, description="Only this store's (a store I work at), by code."),
+    OpenApiParameter("status", str, enum=Fulfillment.Status.values, description="Only fulfilments in this status."),
+], responses={200: FulfillmentOut(many=True), **refusals(*STAFF_STORE)})
 class QueueAPI(generics.ListAPIView):
-    """My stores' fulfilments still to do, oldest promise first. ?store=CODE&status=…"""
+    """The fulfilments still to do at the stores I work at, oldest promise first: who each is for, the lines
+    and where it stands. For store staff whose role works on fulfilments."""
 
     permission_classes = [WORKS_FULFILMENTS]
     serializer_class = FulfillmentOut
@@ -89,16 +104,19 @@ class QueueAPI(generics.ListAPIView):
 class PackIn(serializers.Serializer):
     carrier = serializers.CharField(max_length=40)
     tracking_number = serializers.CharField(max_length=64)
-    tracking_url = serializers.URLField(required=False, default="")
+    tracking_url = serializers.URLField(required=False, default="", max_length=200)
     parcels = serializers.IntegerField(min_value=1, max_value=50, default=1)
-    weight_grams = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    weight_grams = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, allow_null=True,
+                                            default=None, help_text="The whole shipment, up to a tonne.")
 
 
 @extend_schema(tags=["staff"])
 class PackAPI(StaffFulfillmentMixin, APIView):
-    """Record the parcel: carrier and tracking number."""
+    """Record a delivery's parcel once picked: carrier, tracking number (and link), parcels and weight. For
+    store staff whose role works on fulfilments, at a store they work at (another store's fulfilment is 404);
+    a fulfilment not yet picked, or already sent, is refused (409)."""
 
-    @extend_schema(request=PackIn, responses=FulfillmentOut)
+    @extend_schema(request=PackIn, responses={200: FulfillmentOut, **refusals(InvalidTransition, PickupRefused)})
     def post(self, request, pk: int):
         fulfillment = self.fulfillment(request, pk)
         data = PackIn(data=request.data)
@@ -109,11 +127,16 @@ class PackAPI(StaffFulfillmentMixin, APIView):
 
 @extend_schema(tags=["staff"])
 class StepAPI(StaffFulfillmentMixin, APIView):
-    """Move a fulfilment on: pick, ship, ready (issues the pickup code and tells the shopper), delivered."""
+    """Move a fulfilment on by the step its address names: `pick` (start picking), `ship` (a packed parcel
+    leaves: stock leaves the ledger, the card is charged for what was sent, the shopper is told), `ready` (a
+    pickup is ready: a pickup code is issued and the shopper told) or `delivered`. For store staff whose role
+    works on fulfilments, at a store they work at (another store's fulfilment is 404). A step out of turn is
+    refused (409)."""
 
     step = ""
 
-    @extend_schema(request=None, responses=FulfillmentOut)
+    @extend_schema(request=None, responses={200: FulfillmentOut, **refusals(
+        InvalidTransition, PickupRefused, StockConflict, PaymentNotCapturable, PROVIDER_DOWN)})
     def post(self, request, pk: int):
         fulfillment = self.fulfillment(request, pk)
         if self.step == "pick":
@@ -128,7 +151,7 @@ class StepAPI(StaffFulfillmentMixin, APIView):
 
 
 class ScanIn(serializers.Serializer):
-    store = serializers.CharField(help_text="The store this counter is in.")
+    store = serializers.CharField(max_length=32, help_text="The store this counter is in.")
     code = serializers.CharField(max_length=400, help_text="The typed pickup code, or what the QR scanner read.")
 
 
@@ -138,12 +161,16 @@ def station_of(request) -> str:
 
 @extend_schema(tags=["staff"])
 class PickupLookupAPI(APIView):
-    """What the counter sees for a code: the order, the name on it and the lines; or why not."""
+    """What the counter sees for a typed or scanned pickup code: the order, the name on it and the lines; or
+    why it cannot be handed over here (409: unknown code, another store, not ready, already collected,
+    cancelled). Changes nothing. Too many wrong codes from one counter are refused for a while (429). For
+    staff whose role hands over pickups, at a store they work at."""
 
     permission_classes = [HANDS_OVER]
     hand_over = False
 
-    @extend_schema(request=ScanIn, responses=FulfillmentOut)
+    @extend_schema(request=ScanIn, responses={200: FulfillmentOut, **refusals(
+        PickupRefused, WRONG_CODES, *STAFF_STORE)})
     def post(self, request):
         data = ScanIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -156,8 +183,13 @@ class PickupLookupAPI(APIView):
 
 
 @extend_schema(tags=["staff"])
+@extend_schema_view(post=extend_schema(request=ScanIn, responses={200: FulfillmentOut, **refusals(
+    PickupRefused, WRONG_CODES, InvalidTransition, StockConflict, PaymentNotCapturable, *STAFF_STORE,
+    PROVIDER_DOWN)}))
 class PickupCollectAPI(PickupLookupAPI):
-    """Hand the order over: stock leaves, the payment is captured, the shopper is told."""
+    """Hand a pickup over by its code: the stock leaves the ledger, the card is charged (or pay-at-pickup
+    recorded as paid), the shopper is told. Refused as the lookup is (409, 429). For staff whose role hands over
+    pickups, at a store they work at."""
 
     hand_over = True
 
@@ -171,9 +203,10 @@ class ReceiveLineIn(serializers.Serializer):
 
 
 class ReceiveIn(serializers.Serializer):
-    store = serializers.CharField(help_text="Where the items arrived.")
-    order = serializers.CharField(required=False, help_text="Order number, for a walk-in return.")
-    return_code = serializers.CharField(required=False, help_text="The shopper's return code, if they have one.")
+    store = serializers.CharField(max_length=32, help_text="Where the items arrived.")
+    order = serializers.CharField(required=False, max_length=16, help_text="Order number, for a walk-in return.")
+    return_code = serializers.CharField(required=False, max_length=16,
+                                        help_text="The shopper's return code, if they have one.")
     lines = ReceiveLineIn(many=True, allow_empty=False,
                           help_text="One entry per condition: a line may come back as 1 resellable and 1 damaged.")
     refund_method = serializers.ChoiceField(
@@ -196,12 +229,15 @@ class ReturnOut(serializers.ModelSerializer):
 class ReturnReceiveAPI(APIView):
     """Receive returned items of any order, from any channel, at my store or warehouse. A walk-in return
     (no return code) sent with an Idempotency-Key header is received once: the same key again answers
-    with the first return and changes nothing."""
+    with the first return and changes nothing. Each unit is booked by its condition at this store (resellable
+    goes back on sale; damaged is kept off sale) and the refund goes back the way the order was paid. For store
+    staff whose role takes returns, at a store they work at; more than can be returned is refused (422)."""
 
     permission_classes = [TAKES_RETURNS]
     card_refunds = {"card", "card_present"}  # older clients said "card" for either
 
-    @extend_schema(request=ReceiveIn, responses=ReturnOut, parameters=[OpenApiParameter(
+    @extend_schema(request=ReceiveIn, responses={200: ReturnOut, **refusals(ReturnRefused, *STAFF_STORE)},
+                   parameters=[OpenApiParameter(
         "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
         description="A key of up to 100 characters, new for each return.")])
     def post(self, request):
@@ -247,11 +283,13 @@ class ReturnRequestIn(serializers.Serializer):
 
 @extend_schema(tags=["orders"])
 class ReturnRequestAPI(ChannelMixin, APIView):
-    """Start a return of my order: choose lines and a reason, get a return code for any store."""
+    """Start a return of my order: choose lines (by id), how many and why, and get a return code to bring to
+    any store or send by post; the refund follows when the items arrive. For a signed-in customer; another
+    shopper's order is 404; more than was sent and not yet returned is refused (422)."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ReturnRequestIn, responses={201: ReturnOut})
+    @extend_schema(request=ReturnRequestIn, responses={201: ReturnOut, **refusals(ReturnRefused, NO_CUSTOMER)})
     def post(self, request, number: str):
         order = get_object_or_404(order_list(customer=customer_of(request)), number=number)
         data = ReturnRequestIn(data=request.data)
@@ -282,9 +320,10 @@ class MyFulfillmentOut(serializers.ModelSerializer):
         return f"/pickup/qr/{services.pickup_qr_token(fulfillment)}.svg"
 
 
-@extend_schema(tags=["orders"])
+@extend_schema(tags=["orders"], responses={200: MyFulfillmentOut(many=True), **refusals(NO_CUSTOMER)})
 class MyFulfillmentsAPI(generics.ListAPIView):
-    """How my order is being sent or got ready: status, tracking, the pickup code and its QR."""
+    """How my order is being sent or got ready, one entry per parcel or pickup: status, tracking, and once a
+    pickup is ready its code and QR image. For a signed-in customer; another shopper's order is 404."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = MyFulfillmentOut

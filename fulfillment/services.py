@@ -5,6 +5,7 @@ and returns of any order at any location, restocked there and refunded once.
 Goods leave in one transaction (stock out through inventory, order lines counted, shopper told
 through the outbox); the payment is captured after it commits, never while stock rows are locked.
 """
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from notifications.services import message_queue
 from orders.exceptions import PaymentProviderError
 from orders.models import Order, OrderLine, Payment
 from orders.selectors import order_link
-from orders.services import order_cancel, order_lines_sent, order_settle, payment_refund
+from orders.services import order_cancel, order_charge_before_lapse, order_lines_sent, order_settle, payment_refund
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
 from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
@@ -39,6 +40,8 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud w
 CODE_LENGTH = 8
 QR_SALT = "fulfillment.pickup"
 Status = Fulfillment.Status
+
+logger = logging.getLogger(__name__)
 
 
 def _set_status(fulfillment: Fulfillment, new: str, *, actor=None, note: str = "", **fields) -> None:
@@ -179,10 +182,39 @@ def fulfillment_mark_ready(*, fulfillment: Fulfillment, actor=None) -> Fulfillme
                             expires_at=now + timedelta(days=locked.location.pickup_hold_days))
                 _tell(locked.order, "pickup_ready", reference=f"fulfillment:{locked.pk}", fulfillment=locked,
                       store=locked.location, qr_token=pickup_qr_token(locked))
-                return locked
+            break
         except IntegrityError:  # the code is already held by another open pickup: draw again
             continue
-    raise PickupRefused("Could not issue a unique pickup code; try again.")
+    else:
+        raise PickupRefused("Could not issue a unique pickup code; try again.")
+    _charge_if_it_could_lapse(locked)
+    return locked
+
+
+def _charge_if_it_could_lapse(pickup: Fulfillment) -> None:
+    """A pickup that may wait at the counter past its card authorisation is charged now (after the ready
+    transaction commits); if Stripe is down, pickups_charge_before_lapse tries again."""
+    try:
+        order_charge_before_lapse(order=pickup.order, needed_until=pickup.expires_at)
+    except PaymentProviderError:
+        logger.warning("could not charge %s before its authorisation lapses; the job will retry",
+                       pickup.order.number, exc_info=True)
+
+
+def pickups_charge_before_lapse() -> int:
+    """Charge every ready pickup whose card authorisation would lapse before its hold ends and which is still
+    only authorised (the charge at ready failed). Returns how many were charged."""
+    waiting = Fulfillment.objects.filter(status=Status.READY, method=Fulfillment.Method.PICKUP,
+                                         order__payment__status=Payment.Status.AUTHORISED,
+                                         order__payment__method=Payment.Method.CARD).select_related("order")
+    charged = 0
+    for pickup in waiting:
+        try:
+            payment = order_charge_before_lapse(order=pickup.order, needed_until=pickup.expires_at)
+            charged += payment is not None and payment.status == Payment.Status.CAPTURED
+        except PaymentProviderError:
+            logger.warning("could not charge %s before its authorisation lapses", pickup.order.number, exc_info=True)
+    return charged
 
 
 def normalise_code(typed: str) -> str:
@@ -240,23 +272,35 @@ def _wrong_codes_key(station: str) -> str:
 
 
 def pickup_find_at_station(*, scanned: str, location: Location, station: str, count_wrong: bool = True) -> Fulfillment:
-    """pickup_find, slowed down for a station that keeps typing wrong codes (guessing). A counter that goes on
-    to search by name when no code matches passes count_wrong=False and counts only a search that finds nobody."""
-    if cache.get(_wrong_codes_key(station), 0) >= WRONG_CODE_LIMIT:
-        raise TooManyWrongCodes(
-            f"Too many wrong codes from this station; wait {WRONG_CODE_WINDOW // 60} minutes or ask a manager.")
-    try:
+    """pickup_find, slowed down for a station that keeps typing wrong codes (guessing). Each lookup takes a
+    slot first, atomically in the shared cache, and gives it back if the code was right, so however many
+    workers answer at once no more than WRONG_CODE_LIMIT wrong codes are looked up in the window. A counter
+    that goes on to search by name passes count_wrong=False and counts only a search that finds nobody."""
+    if not count_wrong:
+        if cache.get(_wrong_codes_key(station), 0) >= WRONG_CODE_LIMIT:
+            raise _too_many_wrong_codes()
         return pickup_find(scanned=scanned, location=location)
+    if pickup_wrong_code_count(station=station) > WRONG_CODE_LIMIT:
+        raise _too_many_wrong_codes()
+    try:
+        found = pickup_find(scanned=scanned, location=location)
     except PickupRefused as refused:
-        if count_wrong and refused.detail.get("reason") == "unknown_code":
-            pickup_wrong_code_count(station=station)
+        if refused.detail.get("reason") != "unknown_code":
+            cache.decr(_wrong_codes_key(station))
         raise
+    cache.decr(_wrong_codes_key(station))
+    return found
 
 
-def pickup_wrong_code_count(*, station: str) -> None:
-    """One more wrong code from this station in the window (the cache is shared by every worker)."""
+def _too_many_wrong_codes() -> TooManyWrongCodes:
+    return TooManyWrongCodes(
+        f"Too many wrong codes from this station; wait {WRONG_CODE_WINDOW // 60} minutes or ask a manager.")
+
+
+def pickup_wrong_code_count(*, station: str) -> int:
+    """One more wrong code from this station in the window, counted atomically in the shared cache; the count."""
     cache.add(_wrong_codes_key(station), 0, WRONG_CODE_WINDOW)
-    cache.incr(_wrong_codes_key(station))
+    return cache.incr(_wrong_codes_key(station))
 
 
 def pickup_collect(*, fulfillment: Fulfillment, code: str, actor=None) -> Fulfillment:
@@ -292,12 +336,9 @@ def pickups_expire(*, now: datetime | None = None) -> int:
             lines = _open_lines(locked)
             _set_status(locked, Status.EXPIRED, note="not collected in time", completed_at=moment)
             _tell(locked.order, "pickup_expired", reference=f"fulfillment:{locked.pk}", fulfillment=locked)
+        # Stock goes back; the card is released, or refunded if it was charged when the pickup was ready.
         order_cancel(order=locked.order, note="pickup not collected in time",
                      lines={l.pk: l.quantity_open for l in lines})
-        payment = Payment.objects.get(order=locked.order)
-        if payment.captured_amount > payment.refunded_amount:
-            payment_refund(order=locked.order, amount=payment.captured_amount - payment.refunded_amount,
-                           reason="pickup not collected", idempotency_key=f"fulfillment:{locked.pk}:expired")
         expired += 1
     return expired
 
@@ -414,7 +455,7 @@ def refund_method_for(*, order: Order) -> str:
     """How a refund of the order goes back, the way the money came: to the card through Stripe, to the
     card on the till's terminal (recorded; the terminal pays it), or in cash from the till."""
     payment = Payment.objects.get(order=order)
-    if payment.stripe_payment_intent:
+    if payment.stripe_payment_intent and payment.method == Payment.Method.CARD:
         return Payment.Method.CARD
     if payment.method == Payment.Method.CARD_PRESENT:
         return Payment.Method.CARD_PRESENT

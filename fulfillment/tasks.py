@@ -1,7 +1,7 @@
 """Fulfilment's Celery tasks: thin wrappers that call one service."""
 from celery import shared_task
 
-from .services import pickups_expire, pickups_remind, returns_refund_due, reviews_request
+from .services import pickups_charge_before_lapse, pickups_expire, pickups_remind, returns_refund_due, reviews_request
 
 
 @shared_task
@@ -22,3 +22,8 @@ def request_reviews() -> int:
 @shared_task
 def refund_due_returns() -> int:
     return returns_refund_due()
+
+
+@shared_task
+def charge_pickups_before_lapse() -> int:
+    return pickups_charge_before_lapse()

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from core.exceptions import DomainError
 from inventory.models import Location
 from inventory.selectors import locations_for_staff
+from orders.services import amount_due
 
 from . import services
 from .exceptions import PickupRefused
@@ -68,6 +69,7 @@ def scan_station(request):
     return render(request, "fulfillment/scan_station.html", {
         "stores": stores, "store": store, "found": found, "matches": matches, "error": error, "code": query,
         "lines": [fl.order_line for fl in found.lines.select_related("order_line")] if found else [],
+        "to_take": amount_due(order=found.order) if found else None,  # what is owed for the units not cancelled
         "waiting": [(f, due_soon(f)) for f in counter_waiting(location=store)] if store else [],
     }, status=status)
 

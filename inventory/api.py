@@ -39,11 +39,17 @@ STORE_PARAM = OpenApiParameter(
     "store", str, description="A store code: availability at that store (to collect or buy there). "
     "Without it, availability is for delivery (every location that ships orders).",
 )
-NEAR_PARAM = OpenApiParameter("near", str, description="A point as `latitude,longitude`, e.g. `51.5072,-0.1276`.")
-QUANTITY_PARAM = OpenApiParameter(
-    "quantity", int, description="With `near`: only stores that can sell this many (default 1)."
+NEAR_PARAM = OpenApiParameter(
+    "near", {"type": "string", "maxLength": 100, "pattern": r"^ *-?\d{1,3}(\.\d+)? *, *-?\d{1,3}(\.\d+)? *$"},
+    description="A point as `latitude,longitude`, e.g. `51.5072,-0.1276`: latitude from -90 to 90, longitude "
+    "from -180 to 180.",
 )
-LIMIT_PARAM = OpenApiParameter("limit", int, description="With `near`: at most this many stores (default 10, max 50).")
+QUANTITY_PARAM = OpenApiParameter(
+    "quantity", {"type": "integer", "minimum": 1, "maximum": 10_000},
+    description="With `near`: only stores that can sell this many (default 1).",
+)
+LIMIT_PARAM = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 50},
+                               description="With `near`: at most this many stores (default 10).")
 
 
 class CatalogPagination(PageNumberPagination):
@@ -66,7 +72,7 @@ def parse_near(value: str) -> tuple[float, float]:
 
 
 class NearIn(serializers.Serializer):
-    near = serializers.CharField(required=False)
+    near = serializers.CharField(required=False, max_length=100)
 
     def validate_near(self, value: str) -> tuple[float, float]:
         return parse_near(value)
@@ -209,7 +215,8 @@ class ProductViews(ChannelMixin):
 
 @extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
 class ProductListAPI(ProductViews, generics.ListAPIView):
-    """Active products by name, with each variant sold on the channel: its price and availability."""
+    """Active products by name, with each variant sold on the channel: its price and availability (at `store`,
+    or for delivery). Search by words, a category (with its sub-categories) or a brand. Anyone may call it."""
 
     filterset_class = ProductFilter
     pagination_class = CatalogPagination
@@ -223,7 +230,9 @@ class ProductListAPI(ProductViews, generics.ListAPIView):
 
 @extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
 class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
-    """One product, as in the list."""
+    """One active product by its slug, as in the list: each variant sold on the channel with its price and
+    availability (at `store`, or for delivery). Anyone may call it; viewing it is noted on a signed-in
+    customer's timeline."""
 
     lookup_field = "slug"
 
@@ -242,7 +251,8 @@ class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
 @extend_schema(tags=["catalog"])
 class VariantAvailabilityAPI(ChannelMixin, APIView):
     """Where a variant can be had. Without `near`: its sellable units at every active location that
-    holds it, by code. With `near`: the nearest stores that can sell `quantity`, nearest first."""
+    holds it, by code. With `near`: the nearest stores that can sell `quantity`, nearest first. Anyone may
+    call it."""
 
     @extend_schema(
         parameters=[NEAR_PARAM, QUANTITY_PARAM, LIMIT_PARAM, CHANNEL_PARAM],
@@ -268,7 +278,8 @@ class VariantAvailabilityAPI(ChannelMixin, APIView):
 
 @extend_schema(tags=["stores"], parameters=[NEAR_PARAM])
 class StoreListAPI(generics.ListAPIView):
-    """Open stores by code or, with `near`, nearest first with the distance."""
+    """Open stores by code or, with `near`, nearest first with the distance: address, opening hours and what
+    each offers (selling in store, pickup, shipping orders, taking returns). Anyone may call it."""
 
     serializer_class = StoreOut
     pagination_class = CatalogPagination
@@ -282,6 +293,8 @@ class StoreListAPI(generics.ListAPIView):
 
 @extend_schema(tags=["stores"])
 class StoreDetailAPI(generics.RetrieveAPIView):
+    """One open store by its code: address, opening hours and what it offers. Anyone may call it."""
+
     serializer_class = StoreOut
     lookup_field = "code"
     queryset = Location.objects.active().stores()

@@ -23,10 +23,12 @@ def _send(message: OutboxMessage) -> None:
 
 
 def message_deliver(*, message_id: int) -> OutboxMessage:
-    """Send one queued message; a sent message is never sent again."""
+    """Send one queued message; a sent message is never sent again. `sent_now` on the answer says whether this
+    call sent it (False when it had been sent already, by a worker or another sweep)."""
     failure = None
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        message.sent_now = False
         if message.status == OutboxMessage.Status.SENT:
             return message
         message.attempts += 1
@@ -39,6 +41,7 @@ def message_deliver(*, message_id: int) -> OutboxMessage:
         else:
             message.status, message.sent_at, message.last_error = OutboxMessage.Status.SENT, timezone.now(), ""
             message.save(update_fields=["status", "sent_at", "last_error", "attempts"])
+            message.sent_now = True
             message_sent.send(sender=OutboxMessage, message=message)
     if failure is not None:  # raised after the commit, so the failure and its reason are kept for the retry
         raise failure
@@ -46,13 +49,13 @@ def message_deliver(*, message_id: int) -> OutboxMessage:
 
 
 def messages_deliver_pending(*, limit: int = 500) -> int:
-    """Send what is still waiting (a broker outage, a failed attempt): the outbox sweep."""
+    """Send what is still waiting (a broker outage, a failed attempt): the outbox sweep. Returns how many this
+    sweep sent, so two sweeps at once report between them each message once."""
     sent = 0
     waiting = OutboxMessage.objects.filter(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.FAILED])
     for pk in waiting.order_by("created_at").values_list("pk", flat=True)[:limit]:
         try:
-            if message_deliver(message_id=pk).status == OutboxMessage.Status.SENT:
-                sent += 1
+            sent += message_deliver(message_id=pk).sent_now
         except Exception:  # noqa: BLE001  the reason is kept on the row; the next sweep tries again
             logger.warning("message %s not sent yet", pk, exc_info=True)
     return sent

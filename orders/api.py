@@ -1,12 +1,15 @@
 """Orders API: checkout (Idempotency-Key required), my orders from every channel, claiming the orders I placed
 as a guest, cancel, voucher check, the staff till sale, and the Stripe webhook."""
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,23 +17,46 @@ from rest_framework.views import APIView
 from catalog.channels import CHANNEL_PARAM, ChannelMixin
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
+from core.exceptions import InvalidTransition
 from core.permissions import staff_with
 from core.phones import PhoneSerializerField
+from core.schema import refusals
 from customers.attribution import visitor_of
 from customers.identity import CART_TOKEN_PARAM, current_cart, customer_of, guest_cart_key
 from customers.models import Customer
 from customers.selectors import cart_view
+from inventory.exceptions import InsufficientStock, LocationNotFound, NotOnStaff
 from inventory.models import Location
 from inventory.selectors import staff_location_get
 
 from . import claims, services, stripe_gateway
-from .exceptions import CheckoutRefused
+from .exceptions import (
+    CheckoutInProgress,
+    CheckoutNotFinished,
+    CheckoutRefused,
+    ClaimLinkBroken,
+    ClaimLinkExpired,
+    ClaimLinkNotYours,
+    IdempotencyKeyReused,
+    OrderNotCancellable,
+    PaymentDeclined,
+    PaymentProviderError,
+    VoucherRefused,
+)
 from .models import Order, OrderLine, Payment
 from .selectors import order_link, order_list, order_tax_summary, voucher_evaluate
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_PARAM = OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
-                                     description="A fresh random key per order; resend it when retrying.")
+IDEMPOTENCY_PARAM = OpenApiParameter(IDEMPOTENCY_HEADER, {"type": "string", "minLength": 1, "maxLength": 64},
+                                     OpenApiParameter.HEADER, required=True,
+                                     description="A fresh random key per order (up to 64 characters); resend it "
+                                                 "when retrying.")
+# A staff login signed in where a customer's cart or orders are meant (customers.identity.customer_of).
+NO_CUSTOMER = (403, "This login has no customer account (a member of staff's): sign in as a customer.")
+NO_ADDRESS = (404, "`address_id` is not one of my saved addresses (`not_found`).")
+PROVIDER_DOWN = (PaymentProviderError, "The payment provider could not be reached; nothing was charged: try again.")
+STAFF_STORE = [(LocationNotFound, "No location has the `store` code sent."),
+               (NotOnStaff, "I am not on the staff of that store.")]
 
 
 class ShipToIn(serializers.Serializer):
@@ -46,17 +72,25 @@ class ShipToIn(serializers.Serializer):
 
 class CheckoutIn(serializers.Serializer):
     fulfilment = serializers.ChoiceField(choices=[Order.Fulfilment.PICKUP, Order.Fulfilment.DELIVERY])
-    store = serializers.CharField(required=False, help_text="Store code, for pickup.")
+    store = serializers.CharField(required=False, max_length=32, help_text="Store code, for pickup.")
     address_id = serializers.IntegerField(required=False, help_text="One of my saved addresses, for delivery.")
     address = ShipToIn(required=False, help_text="A delivery address typed at checkout.")
-    email = serializers.EmailField(required=False, help_text="Required for guests.")
+    email = serializers.EmailField(required=False, max_length=254, help_text="Required for guests.")
     phone = PhoneSerializerField(required=False, default="", allow_blank=True)
     payment_method = serializers.ChoiceField(choices=[Payment.Method.CARD, Payment.Method.PAY_AT_PICKUP])
-    payment_method_id = serializers.CharField(required=False, default="", allow_blank=True,
-                                              help_text="The Stripe PaymentMethod id (pm_…) from the card form.")
-    voucher = serializers.CharField(required=False, default="", allow_blank=True)
-    delivery_method = serializers.CharField(required=False, default="", allow_blank=True,
+    payment_method_id = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=255, help_text="The Stripe PaymentMethod id (pm_…) "
+        "from Stripe's SDK.", validators=[RegexValidator(r"^pm_[A-Za-z0-9_]+$", "Not a card from the card form: "
+                                                          "a PaymentMethod id starts pm_.")])
+    voucher = serializers.CharField(required=False, default="", allow_blank=True, max_length=32)
+    delivery_method = serializers.CharField(required=False, default="", allow_blank=True, max_length=32,
                                             help_text="For delivery: a method code from the quote, e.g. standard.")
+    return_url = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=500,
+        help_text="Where the card's bank sends the shopper back after a check that leaves the app (the app's "
+                  "own address, as Stripe's SDK asks for it, e.g. myshop://stripe-redirect).",
+        validators=[RegexValidator(r"^[a-z][a-z0-9+.-]*://\S+$", "Give an address with its scheme, e.g. "
+                                                                 "myshop://stripe-redirect.")])
 
 
 class QuoteIn(CheckoutIn):
@@ -160,6 +194,24 @@ class OrderOut(serializers.ModelSerializer):
         return f"{settings.SITE_URL}{order_link(order, 'storefront:order-receipt')}"
 
 
+class CheckoutActionOut(serializers.Serializer):
+    """A card checkout whose bank wants to check it is the shopper (3-D Secure) before it is placed."""
+
+    status = serializers.ChoiceField(choices=["requires_action"], help_text="Always `requires_action`.")
+    payment_intent = serializers.CharField(help_text="The Stripe PaymentIntent the bank's check is for.")
+    client_secret = serializers.CharField(
+        help_text="Give it to Stripe's SDK (`handleNextAction`) to run the bank's check in the app.")
+    authenticate_by = serializers.DateTimeField(
+        help_text="The stock is held until then; a check not finished by then is let go and nothing is charged.")
+    finish_url = serializers.URLField(
+        help_text="After the check, POST here with the same Idempotency-Key (and cart token) to place the order.")
+
+
+CHECKOUT_DECLINED = (PaymentDeclined, "The card was declined, or the bank's check failed; nothing was charged.")
+CHECKOUT_NOT_FINISHED = (CheckoutNotFinished, "The checkout can no longer be placed (its stock hold lapsed, or the "
+                                              "cart changed); nothing was charged and the cart is as it was.")
+
+
 def _scoped_key(request) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not key or len(key) > 64:
@@ -170,30 +222,69 @@ def _scoped_key(request) -> str:
 
 @extend_schema(tags=["checkout"], parameters=[IDEMPOTENCY_PARAM, CART_TOKEN_PARAM, CHANNEL_PARAM])
 class CheckoutAPI(ChannelMixin, APIView):
-    """Place an order from my cart. The same key and body return the same order (200); another body, 422."""
+    """Place an order from my cart: pickup at a store or delivery, paid by card (`payment_method_id`, the
+    PaymentMethod id from Stripe's SDK; the card is authorised now and charged when the goods leave) or
+    at pickup. The stock is held at the routed store or warehouse and the order is recorded with the quoted
+    prices (201). When the card's bank wants to check it is the shopper (3-D Secure), the answer is 202
+    `requires_action` with the client secret for Stripe's SDK; after the check, POST /checkout/finish/. Send a
+    fresh Idempotency-Key per order and the same key when retrying: the same key and body answer the order
+    already placed (200), or the check still to do (202); the same key with another body is refused (422).
+    Anyone with a cart may call it: a guest names the cart with X-Cart-Token and gives `email`; a signed-in
+    customer checks out their own cart. A declined card is 402, stock gone meanwhile 409, a refused choice 422."""
 
-    @extend_schema(request=CheckoutIn, responses={201: OrderOut, 200: OrderOut})
+    @extend_schema(request=CheckoutIn, responses={201: OrderOut, 200: OrderOut, 202: CheckoutActionOut, **refusals(
+        CheckoutRefused, VoucherRefused, NO_ADDRESS, NO_CUSTOMER,
+        (IdempotencyKeyReused, "This Idempotency-Key was used for another body: send a fresh key."),
+        (CheckoutInProgress, "A checkout with this Idempotency-Key is still running: retry shortly."),
+        (InsufficientStock, "Stock ran out while checking out: `detail.lines` says which."),
+        (PaymentDeclined, "The card was declined or could not be used; nothing was charged."),
+        CHECKOUT_NOT_FINISHED, PROVIDER_DOWN)})
     def post(self, request):
         key = _scoped_key(request)
         fingerprint = services.request_fingerprint({"body": request.data, "channel": self.channel.code})
         earlier = services.checkout_replay(idempotency_key=key, fingerprint=fingerprint)
         if earlier is not None:
-            return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
+            return checkout_answer(request, earlier, placed_now=False)
         data = CheckoutIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            cart = current_cart(request, self.channel)
-        except NotFound:  # the cart may have just been ordered by this same key's first request
-            cart = None
-        if cart is None:
+        cart = current_cart(request, self.channel)
+        if cart is None:  # perhaps just ordered by this same key's first request
             earlier = services.checkout_replay(idempotency_key=key, fingerprint=fingerprint)
             if earlier is not None:
-                return Response(OrderOut(earlier).data, status=status.HTTP_200_OK)
+                return checkout_answer(request, earlier, placed_now=False)
             raise CheckoutRefused("Your cart is empty or no longer open.", field="cart")
         choice = checkout_choice(request, self.channel, cart, data.validated_data)
-        order = services.order_place(cart=cart, choice=choice, idempotency_key=key, fingerprint=fingerprint,
-                                     actor=request.user if request.user.is_authenticated else None)
-        return Response(OrderOut(order).data, status=status.HTTP_201_CREATED)
+        placed = services.order_place(cart=cart, choice=choice, idempotency_key=key, fingerprint=fingerprint,
+                                      actor=request.user if request.user.is_authenticated else None)
+        return checkout_answer(request, placed, placed_now=True)
+
+
+def checkout_answer(request, placed, *, placed_now: bool) -> Response:
+    """The order (201 when this call placed it, 200 when it was placed before), or the bank's check to do (202)."""
+    if isinstance(placed, services.AwaitingAuthentication):
+        return Response(CheckoutActionOut({
+            "status": "requires_action", "payment_intent": placed.payment_intent,
+            "client_secret": placed.client_secret, "authenticate_by": placed.authenticate_by,
+            "finish_url": request.build_absolute_uri(reverse("checkout-finish")),
+        }).data, status=status.HTTP_202_ACCEPTED)
+    return Response(OrderOut(placed).data, status=status.HTTP_201_CREATED if placed_now else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["checkout"], parameters=[IDEMPOTENCY_PARAM, CART_TOKEN_PARAM])
+class CheckoutFinishAPI(APIView):
+    """Finish a card checkout after the bank's check (3-D Secure) that POST /checkout/ answered with 202
+    `requires_action`: send the same Idempotency-Key (and, for a guest, the same X-Cart-Token). The order once the
+    card is authorised (200; calling again answers it again), 202 while the bank's check is not done, 402 when
+    it failed or the card was declined, 409 when the checkout can no longer be placed. Stripe's webhook may
+    have placed the order already: this answers it."""
+
+    @extend_schema(request=None, responses={200: OrderOut, 202: CheckoutActionOut, **refusals(
+        CHECKOUT_DECLINED, CHECKOUT_NOT_FINISHED, NO_CUSTOMER,
+        (CheckoutInProgress, "The checkout with this Idempotency-Key is still running: retry shortly."),
+        PROVIDER_DOWN)})
+    def post(self, request):
+        placed = services.checkout_finish_by_key(idempotency_key=_scoped_key(request))
+        return checkout_answer(request, placed, placed_now=False)
 
 
 def checkout_choice(request, channel, cart, data, need_email: bool = True) -> services.CheckoutChoice:
@@ -221,16 +312,18 @@ def checkout_choice(request, channel, cart, data, need_email: bool = True) -> se
         phone=data["phone"] or (cart.customer.phone if cart.customer else ""), pickup_store=store,
         ship_to=ship_to, card=data["payment_method_id"], voucher_code=data["voucher"],
         delivery_method=data["delivery_method"],
-        visitor=visitor_of(request),
+        visitor=visitor_of(request), return_url=data.get("return_url") or "",
     )
 
 
 @extend_schema(tags=["checkout"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
 class CheckoutQuoteAPI(ChannelMixin, APIView):
     """What my cart will cost with these choices, before paying: lines, discount, the delivery methods this
-    order can have (each with price and arrival), delivery, tax and total. Changes nothing."""
+    order can have (each with price and arrival), delivery, tax and total. Changes nothing. Anyone with a cart
+    may call it (a guest by X-Cart-Token); an empty cart or a choice that cannot be met is refused (422)."""
 
-    @extend_schema(request=QuoteIn, responses={200: QuoteOut})
+    @extend_schema(request=QuoteIn, responses={200: QuoteOut, **refusals(
+        CheckoutRefused, VoucherRefused, NO_ADDRESS, NO_CUSTOMER)})
     def post(self, request):
         data = QuoteIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -248,9 +341,11 @@ class CheckoutQuoteAPI(ChannelMixin, APIView):
     OpenApiParameter("voucher", str),
 ])
 class CartQuoteAPI(ChannelMixin, APIView):
-    """My cart's totals for the pickup store or delivery address chosen on it (PUT /cart/fulfilment/)."""
+    """My cart's totals for the pickup store or delivery address chosen on it (PUT /cart/fulfilment/), with an
+    optional delivery method and voucher: the same breakdown as the checkout quote. Changes nothing. Anyone
+    with a cart may call it (a guest by X-Cart-Token); with no fulfilment chosen yet, 400."""
 
-    @extend_schema(responses={200: QuoteOut})
+    @extend_schema(responses={200: QuoteOut, **refusals(CheckoutRefused, VoucherRefused, NO_CUSTOMER)})
     def get(self, request):
         cart = current_cart(request, self.channel)
         if cart is None:
@@ -258,7 +353,7 @@ class CartQuoteAPI(ChannelMixin, APIView):
         if not cart.fulfilment:
             raise ValidationError({"fulfilment": ["Choose pickup at a store or delivery to an address first."]})
         data = QuoteIn(data={
-            "fulfilment": cart.fulfilment, "store": cart.pickup_store.code if cart.pickup_store else "",
+            "fulfilment": cart.fulfilment, **({"store": cart.pickup_store.code} if cart.pickup_store else {}),
             "delivery_method": request.query_params.get("delivery_method", ""),
             "voucher": request.query_params.get("voucher", ""),
         })
@@ -268,9 +363,10 @@ class CartQuoteAPI(ChannelMixin, APIView):
         return Response(QuoteOut(checkout.quote).data)
 
 
-@extend_schema(tags=["orders"])
+@extend_schema(tags=["orders"], responses={200: OrderOut(many=True), **refusals(NO_CUSTOMER)})
 class OrderListAPI(generics.ListAPIView):
-    """My orders from every channel: web, app and till."""
+    """My orders from every channel (web, app and till), newest first, each with its lines, payment and tax.
+    For a signed-in customer."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = OrderOut
@@ -281,8 +377,12 @@ class OrderListAPI(generics.ListAPIView):
         return order_list(customer=customer_of(self.request))
 
 
-@extend_schema(tags=["orders"])
+@extend_schema(tags=["orders"], responses={200: OrderOut, **refusals(NO_CUSTOMER)})
 class OrderDetailAPI(generics.RetrieveAPIView):
+    """One of my orders by its number, whichever channel it was placed on: status, lines (with what was sent,
+    cancelled and returned), payment, tax by rate and the receipt link. For a signed-in customer; another
+    shopper's order is 404."""
+
     permission_classes = [IsAuthenticated]
     serializer_class = OrderOut
     lookup_field = "number"
@@ -294,7 +394,7 @@ class OrderDetailAPI(generics.RetrieveAPIView):
 
 
 class ClaimIn(serializers.Serializer):
-    token = serializers.CharField(help_text="From the link in the email that offered the orders: the part after "
+    token = serializers.CharField(max_length=500, help_text="From the link in the email that offered the orders: the part after "
                                             "/account/claim/.")
 
 
@@ -308,11 +408,12 @@ class OrderClaimAPI(APIView):
     """Add the orders I placed as a guest to my account, with the token from the link we emailed when I
     registered or signed in with that email. Following it again adds nothing more. A forged, changed,
     expired or someone else's token is refused (400: claim_link_invalid, claim_link_expired,
-    claim_link_not_yours) and adds nothing."""
+    claim_link_not_yours) and adds nothing. For a signed-in customer."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ClaimIn, responses={200: ClaimOut})
+    @extend_schema(request=ClaimIn, responses={200: ClaimOut, **refusals(
+        ClaimLinkBroken, ClaimLinkExpired, ClaimLinkNotYours, NO_CUSTOMER)})
     def post(self, request):
         data = ClaimIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -333,9 +434,15 @@ class CancelIn(serializers.Serializer):
 
 @extend_schema(tags=["orders"])
 class OrderCancelAPI(APIView):
+    """Cancel my order, or only some units of it (`lines`), while they are not yet sent: the stock goes back,
+    and cancelled units are never charged (a card hold with nothing left to send is released). Cancelling an
+    order already cancelled changes nothing. For a signed-in customer; another shopper's order is 404; what
+    has been sent cannot be cancelled (409)."""
+
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=CancelIn, responses=OrderOut)
+    @extend_schema(request=CancelIn, responses={200: OrderOut, **refusals(
+        OrderNotCancellable, InvalidTransition, NO_CUSTOMER, PROVIDER_DOWN)})
     def post(self, request, number: str):
         order = get_object_or_404(order_list(customer=customer_of(request)), number=number)
         data = CancelIn(data=request.data)
@@ -350,8 +457,8 @@ class OrderCancelAPI(APIView):
 
 
 class VoucherCheckIn(serializers.Serializer):
-    code = serializers.CharField()
-    email = serializers.EmailField(required=False, default="")
+    code = serializers.CharField(max_length=32)
+    email = serializers.EmailField(required=False, default="", max_length=254)
 
 
 class VoucherCheckOut(serializers.Serializer):
@@ -364,9 +471,12 @@ class VoucherCheckOut(serializers.Serializer):
 
 @extend_schema(tags=["checkout"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
 class VoucherCheckAPI(ChannelMixin, APIView):
-    """What a code would take off my cart now, or why it is refused."""
+    """What a voucher code would take off my cart now, or why it is refused (422, with the reason: unknown,
+    not started, expired, used up, already used by me…). Changes nothing. Anyone with a cart may call it (a
+    guest by X-Cart-Token, with `email` to check a once-per-customer code)."""
 
-    @extend_schema(request=VoucherCheckIn, responses=VoucherCheckOut)
+    @extend_schema(request=VoucherCheckIn, responses={200: VoucherCheckOut, **refusals(
+        CheckoutRefused, VoucherRefused, NO_CUSTOMER)})
     def post(self, request):
         data = VoucherCheckIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -381,19 +491,19 @@ class VoucherCheckAPI(ChannelMixin, APIView):
 
 
 class TillLineIn(serializers.Serializer):
-    sku = serializers.CharField(help_text="SKU or barcode, as scanned.")
+    sku = serializers.CharField(max_length=64, help_text="SKU or barcode, as scanned.")
     quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
 
 
 class TillQuoteIn(serializers.Serializer):
-    store = serializers.CharField()
-    lines = TillLineIn(many=True, allow_empty=False)
+    store = serializers.CharField(max_length=32)
+    lines = TillLineIn(many=True, allow_empty=False, max_length=services.MAX_TILL_LINES)
 
 
 class TillSaleIn(TillQuoteIn):
     payment_method = serializers.ChoiceField(choices=[Payment.Method.CASH, Payment.Method.CARD_PRESENT])
     customer_email = serializers.EmailField(
-        required=False, default="", allow_blank=True,
+        required=False, max_length=254, default="", allow_blank=True,
         help_text="The sale joins this customer's history and leaves their online cart; empty for no customer.")
     cash_tendered = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True, default=None,
@@ -430,11 +540,12 @@ def till_basket(request, data: dict) -> tuple[Location, list[tuple[Variant, int]
 @extend_schema(tags=["staff"])
 class TillQuoteAPI(APIView):
     """What the shopper at the counter will pay before taking payment: lines at the store's till prices,
-    tax at the store's country and the total, the same breakdown as the web and the app. Changes nothing."""
+    tax at the store's country and the total, the same breakdown as the web and the app. Changes nothing.
+    For store staff whose role sells at the till, at a store they work at that sells in store."""
 
     permission_classes = [TILL_PERMISSION]
 
-    @extend_schema(request=TillQuoteIn, responses={200: QuoteOut})
+    @extend_schema(request=TillQuoteIn, responses={200: QuoteOut, **refusals(CheckoutRefused, *STAFF_STORE)})
     def post(self, request):
         data = TillQuoteIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -447,11 +558,12 @@ class TillSaleAPI(APIView):
     """A sale at the counter by staff of that store, at the prices the till quote showed. The customer holds
     the items, so units the ledger did not show at the store are booked as found at the till, never refused.
     A named customer's history gains the sale and their online cart loses what they bought. For cash, the
-    tendered amount gives the change. The response's receipt_url prints the receipt."""
+    tendered amount gives the change. The response's receipt_url prints the receipt. For store staff whose
+    role sells at the till, at a store they work at that sells in store."""
 
     permission_classes = [TILL_PERMISSION]
 
-    @extend_schema(request=TillSaleIn, responses={201: TillSaleOut})
+    @extend_schema(request=TillSaleIn, responses={201: TillSaleOut, **refusals(CheckoutRefused, *STAFF_STORE)})
     def post(self, request):
         data = TillSaleIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -467,14 +579,25 @@ class TillSaleAPI(APIView):
         return Response(TillSaleOut(order).data, status=status.HTTP_201_CREATED)
 
 
+class WebhookOut(serializers.Serializer):
+    received = serializers.BooleanField()
+    applied = serializers.BooleanField(help_text="False when this event was applied before (a redelivery).")
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class StripeWebhookAPI(APIView):
-    """Stripe's deliveries: the signature is checked, each event is applied at most once."""
+    """For Stripe only: its event deliveries (payment intents, charges). The Stripe-Signature header is
+    checked against the webhook secret and its age; a bad or stale signature, or a body that is not an event,
+    is refused (400) and nothing is applied. Each event is applied at most once."""
 
     authentication_classes = []
     permission_classes = []
 
-    @extend_schema(tags=["payments"], request=None, responses={200: None, 400: None})
+    @extend_schema(tags=["payments"], request={"application/json": OpenApiTypes.OBJECT}, parameters=[
+        OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True,
+                         description="Stripe's signature of the body, made with the webhook secret.")],
+        responses={200: WebhookOut, **refusals(
+        (400, "The Stripe-Signature header does not match the body, or is too old: nothing was applied."))})
     def post(self, request):
         try:
             event = stripe_gateway.verify_webhook(payload=request.body,

@@ -66,3 +66,11 @@ class ClaimLinkExpired(ClaimRefused):
 
 class ClaimLinkNotYours(ClaimRefused):
     code = "claim_link_not_yours"
+
+
+class CheckoutNotFinished(DomainError):
+    """A checkout waiting for the shopper's bank that can no longer become an order (it ran out of time, its
+    basket changed, or it was let go); nothing was charged and its stock hold is released."""
+
+    code = "checkout_not_finished"
+    http_status = status.HTTP_409_CONFLICT

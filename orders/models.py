@@ -182,12 +182,23 @@ class Order(models.Model):
 
 class CheckoutAttempt(models.Model):
     """Claims an Idempotency-Key before any stock or money moves, so a retried or doubled checkout
-    returns the first one's order, and the same key with a different body is refused."""
+    returns the first one's order, and the same key with a different body is refused. A claim with no
+    order past its lease was left by a request that died: the next request with the key takes it over."""
 
     key = models.CharField(max_length=100, unique=True)
     fingerprint = models.CharField(max_length=64)
     order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    payment_intent = models.CharField(max_length=64, blank=True, db_index=True,
+                                      help_text="The card authorisation this attempt asked for, so a takeover voids it.")
     created_at = models.DateTimeField(default=timezone.now)
+    # While the shopper's bank checks it is them (3-D Secure), what the order will be made of, kept until
+    # authenticate_by (when the stock hold lapses): the browser, the app or Stripe's webhook finishes it.
+    authenticate_by = models.DateTimeField(null=True, blank=True,
+                                           help_text="Set while the card's bank checks the shopper (3-D Secure).")
+    cart = models.ForeignKey("customers.Cart", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    choice = models.JSONField(default=dict, blank=True, help_text="The checkout choice, to record the order later.")
 
     def __str__(self) -> str:
         return f"Checkout {self.key}"

@@ -8,18 +8,25 @@ Checkout runs in three steps so that no Stripe call happens while stock rows are
   3. in one transaction: redeem the voucher, write the order with frozen prices, commit the reserved
      stock at the routed locations, close the cart, queue the order confirmation.
 Any failure after step 1 releases the hold, and after step 2 also voids the authorisation.
+
+When the shopper's bank wants to check it is them (3-D Secure), step 3 waits: the claim keeps what the order
+will be made of and the hold stays until it lapses, and checkout_finish records the order once the card is
+authorised, from whichever comes first (the browser or app coming back, Stripe's webhook, a retry, the sweep).
 """
+import dataclasses
 import hashlib
+import hmac
 import json
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
@@ -30,7 +37,8 @@ from customers.attribution import attribution_for
 from customers.models import Address, Cart, Customer, Interaction
 from customers.selectors import recipient_for
 from customers.services import cart_remove_sold, interaction_record
-from inventory.models import Location
+from inventory.exceptions import InsufficientStock, ReservationExpired
+from inventory.models import Location, Reservation
 from inventory.services import (
     StockLine,
     reservation_commit,
@@ -39,17 +47,21 @@ from inventory.services import (
     stock_reserve,
     stock_sell,
 )
+from notifications.recipients import Recipient
 from notifications.services import message_queue
 
 from . import stripe_gateway
 from .exceptions import (
     CheckoutInProgress,
+    CheckoutNotFinished,
     CheckoutRefused,
     IdempotencyKeyReused,
     OrderNotCancellable,
+    PaymentDeclined,
     PaymentNotCapturable,
     PaymentProviderError,
     RefundRefused,
+    VoucherRefused,
 )
 from .models import (
     CheckoutAttempt,
@@ -106,6 +118,42 @@ class CheckoutChoice:
     voucher_code: str = ""
     delivery_method: str = ""
     visitor: uuid.UUID | None = None  # the browser or app install, whose arrivals the order is attributed to
+    return_url: str = ""  # where the shopper's bank sends them back after a check that leaves the page
+
+
+def _choice_saved(choice: CheckoutChoice) -> dict:
+    """The choice as JSON, kept on a checkout that waits for the shopper's bank (the card is not kept)."""
+    return {
+        "channel": choice.channel.code, "fulfilment": choice.fulfilment, "payment_method": choice.payment_method,
+        "email": choice.email, "phone": choice.phone,
+        "pickup_store": choice.pickup_store.pk if choice.pickup_store else None,
+        "ship_to": dataclasses.asdict(choice.ship_to) if choice.ship_to else None,
+        "voucher_code": choice.voucher_code, "delivery_method": choice.delivery_method,
+        "visitor": str(choice.visitor) if choice.visitor else None, "return_url": choice.return_url,
+    }
+
+
+def _choice_from(saved: dict) -> CheckoutChoice:
+    return CheckoutChoice(
+        channel=Channel.objects.get(code=saved["channel"]), fulfilment=saved["fulfilment"],
+        payment_method=saved["payment_method"], email=saved["email"], phone=saved["phone"],
+        pickup_store=Location.objects.get(pk=saved["pickup_store"]) if saved["pickup_store"] else None,
+        ship_to=ShipTo(**saved["ship_to"]) if saved["ship_to"] else None, voucher_code=saved["voucher_code"],
+        delivery_method=saved["delivery_method"], visitor=uuid.UUID(saved["visitor"]) if saved["visitor"] else None,
+        return_url=saved["return_url"],
+    )
+
+
+@dataclass(frozen=True)
+class AwaitingAuthentication:
+    """A card checkout the shopper's bank wants to confirm (3-D Secure). Its stock is held and the card asked;
+    the page or app completes the bank's check with `client_secret` (Stripe.js, or Stripe's mobile SDK), then
+    finishes it (checkout_finish) before `authenticate_by`, when the hold lapses."""
+
+    key: str
+    payment_intent: str
+    client_secret: str
+    authenticate_by: datetime
 
 
 def request_fingerprint(body: dict) -> str:
@@ -128,32 +176,98 @@ def _set_status(order: Order, new: str, *, actor=None, note: str = "") -> None:
 # Checkout -------------------------------------------------------------------------------------
 
 
-def _replayed(attempt: CheckoutAttempt, fingerprint: str) -> Order:
+def _replayed(attempt: CheckoutAttempt, fingerprint: str) -> "Order | AwaitingAuthentication":
     if attempt.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different checkout; use a new key for a new order.",
             field="Idempotency-Key",
         )
+    if attempt.order_id is None and attempt.authenticate_by is not None:
+        return checkout_finish(attempt=attempt)  # a retry while the bank checks: where it stands now
     if attempt.order_id is None:
         raise CheckoutInProgress("A checkout with this Idempotency-Key is still being processed; retry shortly.")
     return attempt.order
 
 
-def checkout_replay(*, idempotency_key: str, fingerprint: str) -> Order | None:
-    """The order an earlier request with this key placed, if any (refusing a different body)."""
+def checkout_replay(*, idempotency_key: str, fingerprint: str) -> "Order | AwaitingAuthentication | None":
+    """The order an earlier request with this key placed (or the bank's check it waits for), if any, refusing
+    a different body; None too for a claim whose lease has run out without an order, which order_place then
+    takes over."""
     attempt = CheckoutAttempt.objects.filter(key=idempotency_key).select_related("order").first()
-    return _replayed(attempt, fingerprint) if attempt else None
+    if attempt is None or (attempt.order_id is None and attempt.fingerprint == fingerprint and _lapsed(attempt)):
+        return None
+    return _replayed(attempt, fingerprint)
 
 
-def _claim(idempotency_key: str, fingerprint: str) -> CheckoutAttempt | Order:
+def _lapsed(attempt: CheckoutAttempt) -> bool:
+    """A claim lapses when its lease ends (its request died) or, while the bank checks, when its hold does."""
+    return (attempt.authenticate_by or attempt.created_at + settings.CHECKOUT_CLAIM_LEASE) < timezone.now()
+
+
+def _lapsed_by(moment: datetime) -> Q:
+    return (Q(authenticate_by__isnull=True, created_at__lt=moment - settings.CHECKOUT_CLAIM_LEASE)
+            | Q(authenticate_by__lt=moment))
+
+
+def _claim(idempotency_key: str, fingerprint: str) -> "CheckoutAttempt | Order | AwaitingAuthentication":
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return CheckoutAttempt.objects.create(key=idempotency_key, fingerprint=fingerprint)
+        except IntegrityError:  # another request with this key got there first
+            earlier = CheckoutAttempt.objects.select_related("order").filter(key=idempotency_key).first()
+            if earlier is None:  # ...and failed and let go of the key in the meantime
+                break
+            if (earlier.order_id is None and earlier.fingerprint == fingerprint and _lapsed(earlier)
+                    and _claim_take_over(earlier)):
+                continue  # it was left by a request that died, or by a shopper who never finished: claim it afresh
+            return _replayed(earlier, fingerprint)
+    raise CheckoutInProgress("A checkout with this Idempotency-Key was just being processed; retry.")
+
+
+def _claim_take_over(attempt: CheckoutAttempt) -> bool:
+    """Let go of a lapsed claim that never became an order (its request died, or the shopper never finished
+    the bank's check): its stock hold is released and its card authorisation voided, so the retry starts
+    clean. False while it has not lapsed, or is in the hands of a request recording its order right now."""
+    with transaction.atomic():
+        stale = (CheckoutAttempt.objects.select_for_update(skip_locked=True)
+                 .filter(_lapsed_by(timezone.now()), pk=attempt.pk, order__isnull=True).first())
+        if stale is None:
+            return False
+        _let_go(stale)
+    logger.warning("let go of checkout %s, left unfinished", attempt.key)
+    return True
+
+
+def _give_up(attempt: CheckoutAttempt) -> Order | None:
+    """Let go of a claim that will not become an order, unless one was recorded for it meanwhile (returned)."""
     try:
         with transaction.atomic():
-            return CheckoutAttempt.objects.create(key=idempotency_key, fingerprint=fingerprint)
-    except IntegrityError:  # another request with this key got there first
-        earlier = CheckoutAttempt.objects.select_related("order").filter(key=idempotency_key).first()
-        if earlier is None:  # ...and failed and let go of the key in the meantime
-            raise CheckoutInProgress("A checkout with this Idempotency-Key was just being processed; retry.") from None
-        return _replayed(earlier, fingerprint)
+            mine = CheckoutAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
+            if mine is not None and mine.order_id is None:  # (a retry may have taken it over already)
+                _let_go(mine)
+            return mine.order if mine is not None and mine.order_id else None
+    except DatabaseError:  # the connection itself failed: the claim's lease lets a retry take it over
+        logger.warning("could not let go of checkout %s; its lease will", attempt.key, exc_info=True)
+        return None
+
+
+def _let_go(attempt: CheckoutAttempt) -> None:
+    """Undo a claim that will not become an order, all at once in the caller's transaction: its card
+    authorisation voided (first: it needs no database), its stock hold released, the claim deleted. If the
+    database fails half-way, none of it is undone and the claim's lease lets a retry do it all again."""
+    if attempt.payment_intent:
+        _void_quietly(attempt.payment_intent)
+    for hold in Reservation.objects.filter(reference=f"checkout:{attempt.pk}", status=Reservation.Status.ACTIVE):
+        reservation_release(reservation=hold)
+    attempt.delete()
+
+
+def _void_quietly(intent_id: str) -> None:
+    try:
+        stripe_gateway.void(payment_intent=intent_id)
+    except PaymentProviderError:
+        logger.exception("could not void %s after a failed checkout", intent_id)
 
 
 def _priced_lines(cart: Cart, channel: Channel) -> tuple[list, dict, str]:
@@ -202,13 +316,15 @@ class Checkout:
 
 
 def checkout_quote(
-    *, cart: Cart, choice: CheckoutChoice, require_method: bool = True, first_if_unchosen: bool = False
+    *, cart: Cart, choice: CheckoutChoice, require_method: bool = True, first_if_unchosen: bool = False,
+    routed: list[Routed] | None = None,
 ) -> Checkout:
     """Price the cart for this choice: lines, voucher, the delivery methods this order can have (by the
     address and by which locations can send it), the chosen one's price, tax and total. With
     require_method=False (a quote before the shopper has chosen) a delivery quote lists the options and
     charges no delivery yet; with first_if_unchosen=True it charges the first (cheapest) option instead,
     also when the method chosen earlier does not reach this address (a form that preselects it).
+    `routed` is where the units come from when a hold has them already (routing is skipped).
     Raises CheckoutRefused (field named) or InsufficientStock."""
     _check_fulfilment(choice)
     lines, prices, currency = _priced_lines(cart, choice.channel)
@@ -221,11 +337,11 @@ def checkout_quote(
     wanted = [(l.variant, l.quantity) for l in lines]
     weight = sum(l.variant.weight_grams * l.quantity for l in lines)
     if choice.fulfilment == Order.Fulfilment.PICKUP:
-        routed = route_pickup(lines=wanted, store=choice.pickup_store)
+        routed = routed or route_pickup(lines=wanted, store=choice.pickup_store)
         country, kind, postcode = choice.pickup_store.country, DeliveryMethod.Kind.PICKUP, ""
     else:
-        routed = route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
-                                longitude=choice.ship_to.longitude)
+        routed = routed or route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
+                                          longitude=choice.ship_to.longitude)
         country, kind, postcode = choice.ship_to.country, DeliveryMethod.Kind.DELIVERY, choice.ship_to.postcode
     options = delivery_options(kind=kind, country=country, postcode=postcode, currency=currency,
                                goods_amount=subtotal - discount, weight_grams=weight,
@@ -257,46 +373,187 @@ def _chosen_method(choice: CheckoutChoice, options, country: str, require_method
 
 def order_place(
     *, cart: Cart, choice: CheckoutChoice, idempotency_key: str, fingerprint: str, actor=None
-) -> Order:
-    """Turn a cart into an order: stock committed where it is routed, card authorised, prices frozen."""
+) -> "Order | AwaitingAuthentication":
+    """Turn a cart into an order: stock committed where it is routed, card authorised, prices frozen. A card
+    whose bank wants to check the shopper first answers AwaitingAuthentication, and checkout_finish records it."""
     claimed = _claim(idempotency_key, fingerprint)
-    if isinstance(claimed, Order):
+    if not isinstance(claimed, CheckoutAttempt):
         return claimed
     try:
         return _place(cart, choice, claimed, actor)
     except BaseException:
-        CheckoutAttempt.objects.filter(pk=claimed.pk, order__isnull=True).delete()
+        _give_up(claimed)
         raise
 
 
-def _place(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor) -> Order:
+def _place(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor) -> "Order | AwaitingAuthentication":
     _check_payment(choice)
     checkout = checkout_quote(cart=cart, choice=choice)
     total = checkout.quote.total
     if choice.payment_method == Payment.Method.CARD and total > 0 and not choice.card:
         raise CheckoutRefused("Give the card to pay with.", field="payment_method_id")
     routed = checkout.routed
-    hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in routed], channel=choice.channel,
-                         reference=f"checkout:{attempt.pk}")
+    with transaction.atomic():  # under the claim's lock: a takeover either comes first (no hold) or finds it
+        _still_claimed(attempt)
+        hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in routed],
+                             channel=choice.channel, reference=f"checkout:{attempt.pk}")
 
     intent = None
-    try:
-        if choice.payment_method == Payment.Method.CARD and total > 0:
-            intent = stripe_gateway.authorise(amount=total, currency=checkout.quote.currency,
-                                              payment_method=choice.card, reference=f"checkout:{attempt.pk}")
-        with transaction.atomic():
-            return _record(cart, choice, attempt, actor, checkout, hold, intent)
-    except BaseException:
-        reservation_release(reservation=hold)
-        if intent is not None:
-            try:
-                stripe_gateway.void(payment_intent=intent.id)
-            except PaymentProviderError:
-                logger.exception("could not void %s after a failed checkout", intent.id)
-        raise
+    if choice.payment_method == Payment.Method.CARD and total > 0:
+        intent = stripe_gateway.authorise(
+            amount=total, currency=checkout.quote.currency, payment_method=choice.card,
+            reference=f"checkout:{attempt.pk}", return_url=choice.return_url,
+            created=lambda intent_id: _note_intent(attempt, intent_id))
+    with transaction.atomic():
+        if intent is not None and intent.status == "requires_action":
+            return _await_authentication(cart, choice, attempt, actor, hold, intent)
+        return _record(cart, choice, attempt, actor, checkout, hold, intent)
+
+
+def _await_authentication(cart, choice, attempt, actor, hold: Reservation, intent) -> AwaitingAuthentication:
+    """Keep what the order will be made of on the claim, until the hold lapses; the hold stays."""
+    _still_claimed(attempt)
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(
+        authenticate_by=hold.expires_at, cart=cart, placed_by=actor, choice=_choice_saved(choice))
+    return AwaitingAuthentication(key=attempt.key, payment_intent=intent.id, client_secret=intent.client_secret,
+                                  authenticate_by=hold.expires_at)
+
+
+FINISH_REFUSALS = (CheckoutRefused, CheckoutNotFinished, VoucherRefused, InsufficientStock, ReservationExpired)
+
+
+def checkout_finish(*, attempt: CheckoutAttempt, intent=None) -> "Order | AwaitingAuthentication":
+    """Finish a checkout that waits for the shopper's bank, from whichever comes first: the page or app coming
+    back, Stripe's webhook (`intent` is the event's), a retry of the checkout, or the sweep. The order is
+    recorded once, when the card is authorised for exactly the quoted total, with the hold's stock; while the
+    bank is still checking, the answer says so. A check that failed, was abandoned past the hold, or can no
+    longer become an order (the basket changed) lets the checkout go (hold released, card voided) and raises
+    why: PaymentDeclined or CheckoutNotFinished; the basket is left as it was, to try again."""
+    if attempt.order_id is not None:
+        return attempt.order
+    if attempt.authenticate_by is None or not attempt.payment_intent:
+        raise CheckoutInProgress("A checkout with this Idempotency-Key is still being processed; retry shortly.")
+    if intent is None:
+        intent = stripe_gateway.retrieve(payment_intent=attempt.payment_intent)
+    if intent.status == "requires_capture":
+        try:
+            with transaction.atomic():
+                return _record_authenticated(attempt, intent)
+        except FINISH_REFUSALS as refusal:
+            placed = _give_up(attempt)
+            if placed is not None:
+                return placed
+            if isinstance(refusal, ReservationExpired):
+                raise _ran_out_of_time() from refusal
+            raise
+    if intent.status in ("requires_action", "requires_confirmation", "processing") and not _lapsed(attempt):
+        return AwaitingAuthentication(key=attempt.key, payment_intent=intent.id, client_secret=intent.client_secret,
+                                      authenticate_by=attempt.authenticate_by)
+    placed = _give_up(attempt)
+    if placed is not None:
+        return placed
+    if intent.status in ("requires_payment_method", "canceled"):
+        raise stripe_gateway.declined(intent)
+    raise _ran_out_of_time()
+
+
+def _ran_out_of_time() -> CheckoutNotFinished:
+    return CheckoutNotFinished(
+        "Your bank's check was not finished while we held your items, so nothing was charged. Your basket is as "
+        "you left it: check out again.", field="payment_method_id")
+
+
+def _record_authenticated(attempt: CheckoutAttempt, intent) -> Order:
+    """Record the order of a checkout whose card the bank has now authorised, under the claim's lock (the
+    webhook and the browser racing record it once), from what the claim kept and the stock the hold has."""
+    # No join under the lock: a row another transaction just committed is re-read, but not what it joins.
+    locked = CheckoutAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
+    if locked is None:
+        raise CheckoutNotFinished("This checkout was stopped before it finished, so nothing was charged. Your "
+                                  "basket is as you left it: check out again.", field="payment_method_id")
+    if locked.order_id is not None:
+        return Order.objects.get(pk=locked.order_id)
+    hold = (Reservation.objects.filter(reference=f"checkout:{locked.pk}", status=Reservation.Status.ACTIVE)
+            .prefetch_related("lines__location", "lines__variant__product").first())
+    cart = Cart.objects.select_related("customer").filter(pk=locked.cart_id, status=Cart.Status.OPEN).first()
+    if hold is None:
+        raise _ran_out_of_time()
+    routed = [Routed(line.location, line.variant, line.quantity) for line in hold.lines.all()]
+    held = units_by_variant([(r.variant, r.quantity) for r in routed])
+    if cart is None or units_by_variant([(l.variant, l.quantity) for l in cart.lines.select_related("variant")]) != held:
+        raise CheckoutNotFinished("Your basket changed while your bank was checking your card, so nothing was "
+                                  "charged: check out again.", field="cart")
+    choice = _choice_from(locked.choice)
+    checkout = checkout_quote(cart=cart, choice=choice, routed=routed)
+    if stripe_gateway.authorised_amount(intent, checkout.quote.currency) != checkout.quote.total:
+        raise CheckoutNotFinished("The total changed while your bank was checking your card, so nothing was "
+                                  "charged: check the basket and check out again.", field="cart")
+    return _record(cart, choice, locked, locked.placed_by, checkout, hold, intent)
+
+
+def checkout_finish_by_key(*, idempotency_key: str) -> "Order | AwaitingAuthentication":
+    """checkout_finish for the checkout this (owner-scoped) key placed; the app's call after the bank's check."""
+    attempt = CheckoutAttempt.objects.select_related("order").filter(key=idempotency_key).first()
+    if attempt is None:
+        raise CheckoutNotFinished("There is no checkout waiting with this Idempotency-Key (it may have run out of "
+                                  "time); nothing was charged.", field="Idempotency-Key")
+    return checkout_finish(attempt=attempt)
+
+
+def checkout_finish_by_intent(*, payment_intent: str, client_secret: str) -> "Order | AwaitingAuthentication":
+    """checkout_finish for the page the shopper's bank (or Stripe.js) sends back to, which names the intent and
+    proves it is theirs with its client secret."""
+    intent = stripe_gateway.retrieve(payment_intent=payment_intent)
+    if not hmac.compare_digest(str(getattr(intent, "client_secret", "")), client_secret):
+        raise CheckoutNotFinished("This link does not belong to a checkout of yours.", field="payment_intent")
+    attempt = CheckoutAttempt.objects.select_related("order").filter(payment_intent=payment_intent).first()
+    if attempt is None:
+        placed = Order.objects.filter(payment__stripe_payment_intent=payment_intent).first()
+        if placed is not None:
+            return placed
+        raise _ran_out_of_time()
+    return checkout_finish(attempt=attempt, intent=intent)
+
+
+CHECKOUT_SWEEP_AHEAD = timedelta(minutes=2)  # the sweep runs each minute: catch what lapses before the next one
+
+
+def checkouts_settle_unfinished(*, now: datetime | None = None) -> int:
+    """The sweep: a claim left by a request that died is let go once its lease ends (hold released, card
+    voided); a checkout waiting for the shopper's bank is recorded if the bank said yes (the page never came
+    back, a webhook was lost) or let go when its hold lapses. Returns how many it settled."""
+    moment = now or timezone.now()
+    settled = 0
+    due = (CheckoutAttempt.objects.select_related("order").filter(order__isnull=True)
+           .filter(_lapsed_by(moment) | Q(authenticate_by__lt=moment + CHECKOUT_SWEEP_AHEAD)))
+    for attempt in due.order_by("created_at").iterator():
+        if attempt.authenticate_by is None:
+            settled += _claim_take_over(attempt)
+            continue
+        try:
+            settled += not isinstance(checkout_finish(attempt=attempt), AwaitingAuthentication)
+        except (*FINISH_REFUSALS, PaymentDeclined):
+            settled += 1
+        except (PaymentProviderError, CheckoutInProgress):
+            logger.warning("checkout %s not settled yet", attempt.key, exc_info=True)
+    return settled
+
+
+def _still_claimed(attempt: CheckoutAttempt) -> None:
+    """Lock the claim for the caller's transaction, or refuse: a request that outlived its claim's lease, and
+    whose key a retry took over, must not hold stock, ask the card, or record an order."""
+    if not CheckoutAttempt.objects.select_for_update().filter(pk=attempt.pk, order__isnull=True).exists():
+        raise CheckoutInProgress("This checkout took too long and was taken over by a retry; it was not placed.")
+
+
+def _note_intent(attempt: CheckoutAttempt, intent_id: str) -> None:
+    """Put the new card authorisation on the claim before the card is asked, or refuse if the claim is gone."""
+    if not CheckoutAttempt.objects.filter(pk=attempt.pk, order__isnull=True).update(payment_intent=intent_id):
+        raise CheckoutInProgress("This checkout took too long and was taken over by a retry; it was not placed.")
 
 
 def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> Order:
+    _still_claimed(attempt)
     q, voucher = checkout.quote, checkout.voucher
     if voucher is not None:  # re-checked under the voucher's lock: the last use cannot be taken twice
         voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
@@ -376,11 +633,17 @@ def _order_lines(order: Order, routed: list[Routed], q: Quote) -> list[OrderLine
 # The till -------------------------------------------------------------------------------------
 
 
+MAX_TILL_LINES = 100  # different items in one sale at the counter: more is a mistake (or an attack)
+
+
 def till_quote(*, store: Location, lines: list[tuple[Variant, int]]) -> Quote:
     """What the shopper at the counter pays, before paying: the store's till prices (its own price first),
     taxed at the store's country, the same breakdown the web and the app show. Changes nothing."""
     if not lines:
         raise CheckoutRefused("Scan at least one item.", field="lines")
+    if len(lines) > MAX_TILL_LINES:
+        raise CheckoutRefused(f"At most {MAX_TILL_LINES} different items in one sale; ring up the rest as another.",
+                              field="lines")
     till = Channel.objects.get(code=Channel.TILL)
     prices = prices_in_force(variant_ids=[v.pk for v, _ in lines], channel=till, location=store)
     missing = [v.sku for v, _ in lines if v.pk not in prices]
@@ -486,10 +749,45 @@ def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, i
                 void_card = True
             elif payment.status in (Payment.Status.AUTHORISED, Payment.Status.PENDING):
                 Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.VOIDED, updated_at=timezone.now())
+        cancelled_units = sum(line.quantity_cancelled for line in all_lines)
     if void_card:  # after the stock rows are released, never while they are locked
         payment_void(payment=payment)
+    if payment.status == Payment.Status.CAPTURED and changing:
+        try:
+            _refund_overcharge(locked, cancelled_units)
+        except PaymentProviderError:  # the units are cancelled and back on the shelf: the money follows
+            logger.exception("refund after cancelling %s failed; payments_refund_overcharged will retry",
+                             locked.number)
     locked.refresh_from_db()
     return locked
+
+
+def _refund_overcharge(order: Order, cancelled_units: int) -> None:
+    """Units cancelled after the card was charged (a pickup charged when it was ready, then not all collected)
+    get their money back: what was taken beyond what the order now costs. Once per cancellation."""
+    order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    payment = Payment.objects.get(order=order)
+    over = payment.captured_amount - payment.refunded_amount - amount_due(order=order)
+    if over > 0:
+        payment_refund(order=order, amount=over, reason="cancelled after payment",
+                       idempotency_key=f"order:{order.number}:cancelled:{cancelled_units}")
+
+
+def payments_refund_overcharged() -> int:
+    """Refund orders charged for units cancelled since, whose refund failed when they were cancelled (an
+    outage): the retry sweep. Returns how many were refunded."""
+    refunded = 0
+    due = (Order.objects.filter(payment__status=Payment.Status.CAPTURED, lines__quantity_cancelled__gt=0,
+                                payment__refunded_amount__lt=F("payment__captured_amount")).distinct())
+    for order in due:
+        cancelled_units = sum(line.quantity_cancelled for line in order.lines.all())
+        try:
+            before = Payment.objects.get(order=order).refunded_amount
+            _refund_overcharge(order, cancelled_units)
+            refunded += Payment.objects.get(order=order).refunded_amount > before
+        except PaymentProviderError:
+            logger.warning("refund after cancelling %s failed again", order.number, exc_info=True)
+    return refunded
 
 
 def order_lines_sent(*, order: Order, quantities: dict[int, int], actor=None, note: str = "") -> Order:
@@ -532,6 +830,77 @@ def payments_capture_due() -> int:
     """Capture every fulfilled order whose money is still only authorised (a retry after an outage)."""
     due = Order.objects.filter(status=Order.Status.FULFILLED, payment__status=Payment.Status.AUTHORISED)
     return sum(1 for order in due if order_settle(order=order).status == Payment.Status.CAPTURED)
+
+
+def authorisation_lapses_at(*, order: Order) -> datetime:
+    """When the bank lets the card authorisation of an order go (it was authorised as the order was placed)."""
+    return order.placed_at + settings.CARD_AUTHORISATION_VALIDITY
+
+
+def order_charge_before_lapse(*, order: Order, needed_until: datetime) -> Payment | None:
+    """Charge the card now if its authorisation would lapse before `needed_until` (a pickup that may wait at
+    the counter longer than the bank holds the money): what the order costs for what is not cancelled.
+
+    Captured rather than re-authorised: a new authorisation would need the shopper there for their bank's
+    check (3-D Secure) and could be declined, while a capture within the authorisation cannot be. An uncollected
+    pickup is then refunded in full, and units cancelled at the counter get their money back (order_cancel).
+    If the authorisation has lapsed already, the order is paid at the counter instead. Returns the payment
+    when it changed; if Stripe is down it stays authorised and pickups_charge_before_lapse tries again."""
+    payment = Payment.objects.get(order=order)
+    if (payment.method != Payment.Method.CARD or payment.status != Payment.Status.AUTHORISED
+            or not payment.stripe_payment_intent or authorisation_lapses_at(order=order) > needed_until):
+        return None
+    order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    try:
+        return payment_capture(order=order, amount=amount_due(order=order))
+    except PaymentProviderError:
+        if stripe_gateway.retrieve(payment_intent=payment.stripe_payment_intent).status != "canceled":
+            raise
+        return _pay_at_counter_instead(payment, note="the card authorisation lapsed before the order was ready")
+
+
+def _pay_at_counter_instead(payment: Payment, *, note: str) -> Payment:
+    """A pickup whose card authorisation lapsed before it was charged: the counter takes the payment, so it is
+    never handed over unpaid."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != Payment.Status.AUTHORISED:
+            return locked
+        locked.method, locked.status, locked.updated_at = (Payment.Method.PAY_AT_PICKUP, Payment.Status.PENDING,
+                                                           timezone.now())
+        locked.save(update_fields=["method", "status", "updated_at"])
+        order = Order.objects.get(pk=locked.order_id)
+        OrderEvent.objects.create(order=order, from_status=order.status, to_status=order.status,
+                                  note=f"{note}: take payment at the counter")
+    return locked
+
+
+def payments_report_lapsing(*, now: datetime | None = None) -> int:
+    """Tell each store, once a day, which of its orders still hold only a card authorisation that lapses within
+    CARD_AUTHORISATION_WARNING (send or hand them over first, or the shopper will have to pay again), and log
+    each as it is told. Returns how many orders this run told a store about (0 when run again the same day)."""
+    moment = now or timezone.now()
+    oldest = moment + settings.CARD_AUTHORISATION_WARNING - settings.CARD_AUTHORISATION_VALIDITY
+    lapsing = (Order.objects.filter(payment__status=Payment.Status.AUTHORISED, payment__method=Payment.Method.CARD,
+                                    placed_at__lte=oldest)
+               .exclude(status__in=[Order.Status.CANCELLED, Order.Status.FULFILLED])
+               .prefetch_related("lines__location").order_by("placed_at"))
+    by_store: dict[Location, list[dict]] = {}
+    for order in lapsing:
+        row = {"number": order.number, "lapses_at": authorisation_lapses_at(order=order),
+               "total": order.total_amount, "currency": order.currency}
+        for store in {line.location for line in order.lines.all() if line.quantity_open}:
+            by_store.setdefault(store, []).append(row)
+    day, told = timezone.localdate(moment), 0
+    for store, rows in by_store.items():
+        if store.email and message_queue(template="authorisations_lapsing", context={"store": store, "rows": rows},
+                                         to=Recipient(email=store.email),
+                                         reference=f"lapsing:{store.code}:{day:%Y-%m-%d}"):
+            for row in rows:
+                logger.warning("card authorisation for %s lapses at %s and nothing is charged yet; %s told",
+                               row["number"], row["lapses_at"], store.code)
+            told += len(rows)
+    return told
 
 
 def amount_due(*, order: Order) -> Decimal:
@@ -592,7 +961,7 @@ def payment_refund(
         if amount <= 0 or amount > refundable:
             raise RefundRefused(f"Can refund between 0.01 and {refundable} {payment.currency}.", field="amount")
         stripe_refund = ""
-        if payment.stripe_payment_intent:
+        if payment.stripe_payment_intent and payment.method == Payment.Method.CARD:
             stripe_refund = stripe_gateway.refund(payment_intent=payment.stripe_payment_intent, amount=amount,
                                                   currency=payment.currency, reference=idempotency_key).id
         refund = Refund.objects.create(payment=payment, amount=amount, reason=reason, stripe_refund=stripe_refund,
@@ -606,9 +975,14 @@ def payment_refund(
 # Stripe webhooks ------------------------------------------------------------------------------
 
 
+FINISHING_EVENTS = ("payment_intent.amount_capturable_updated", "payment_intent.payment_failed",
+                    "payment_intent.canceled")
+
+
 def stripe_event_apply(*, event) -> bool:
     """Apply a verified event at most once. Updates only move a payment forward, so replays and
-    events arriving out of order change nothing they should not. Returns whether it was new."""
+    events arriving out of order change nothing they should not. An event about a checkout waiting for the
+    shopper's bank finishes it (the order recorded, or the checkout let go). Returns whether it was new."""
     intent_id = ""
     obj = event.data.object
     if event.type.startswith("payment_intent."):
@@ -626,7 +1000,22 @@ def stripe_event_apply(*, event) -> bool:
         if StripeEvent.objects.filter(event_id=event.id).exists():
             return False
         raise
+    if payment is None and event.type in FINISHING_EVENTS:
+        _finish_from_webhook(intent_id, obj)
     return True
+
+
+def _finish_from_webhook(intent_id: str, intent) -> None:
+    """The bank's answer for a checkout still waiting for it. A refusal is the shopper's to see when their page
+    comes back; if this fails half-way, the page, a retry or the sweep finishes it."""
+    attempt = (CheckoutAttempt.objects.select_related("order")
+               .filter(payment_intent=intent_id, order__isnull=True, authenticate_by__isnull=False).first())
+    if attempt is None:
+        return
+    try:
+        checkout_finish(attempt=attempt, intent=intent)
+    except (*FINISH_REFUSALS, PaymentDeclined) as refusal:
+        logger.info("checkout %s not placed after the bank's answer: %s", attempt.key, refusal)
 
 
 def _apply_to_payment(payment: Payment, event_type: str, obj) -> None:
@@ -636,6 +1025,11 @@ def _apply_to_payment(payment: Payment, event_type: str, obj) -> None:
         payment.captured_amount = stripe_gateway.from_minor_units(obj["amount_received"], payment.currency)
         fields += ["status", "captured_amount"]
     elif event_type == "payment_intent.canceled" and payment.status == Payment.Status.AUTHORISED:
+        order = Order.objects.get(pk=payment.order_id)
+        if order.fulfilment == Order.Fulfilment.PICKUP and order.status not in (Order.Status.CANCELLED,
+                                                                                Order.Status.FULFILLED):
+            _pay_at_counter_instead(payment, note="the card authorisation lapsed")  # never handed over unpaid
+            return
         payment.status = Payment.Status.VOIDED
         fields += ["status"]
     elif event_type == "charge.refunded":

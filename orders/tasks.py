@@ -2,7 +2,12 @@
 from celery import shared_task
 
 from .engagement import abandoned_cart_reminders
-from .services import payments_capture_due
+from .services import (
+    checkouts_settle_unfinished,
+    payments_capture_due,
+    payments_refund_overcharged,
+    payments_report_lapsing,
+)
 
 
 @shared_task
@@ -13,3 +18,18 @@ def capture_due_payments() -> int:
 @shared_task
 def send_abandoned_cart_reminders() -> int:
     return abandoned_cart_reminders()
+
+
+@shared_task
+def settle_unfinished_checkouts() -> int:
+    return checkouts_settle_unfinished()
+
+
+@shared_task
+def report_lapsing_authorisations() -> int:
+    return payments_report_lapsing()
+
+
+@shared_task
+def refund_overcharged_payments() -> int:
+    return payments_refund_overcharged()

@@ -6,6 +6,7 @@ from . import api
 urlpatterns = [
     path("checkout/", api.CheckoutAPI.as_view(), name="checkout"),
     path("checkout/quote/", api.CheckoutQuoteAPI.as_view(), name="checkout-quote"),
+    path("checkout/finish/", api.CheckoutFinishAPI.as_view(), name="checkout-finish"),
     path("cart/quote/", api.CartQuoteAPI.as_view(), name="cart-quote"),
     path("orders/", api.OrderListAPI.as_view(), name="orders"),
     path("me/orders/claim/", api.OrderClaimAPI.as_view(), name="orders-claim"),

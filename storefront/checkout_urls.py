@@ -5,6 +5,7 @@ from .views import checkout, orders
 
 urlpatterns = [
     path("checkout/", checkout.checkout, name="checkout"),
+    path("checkout/finish/", checkout.checkout_finish, name="checkout-finish"),
     path("orders/<str:number>/", orders.order_page, name="order"),
     path("orders/<str:number>/receipt/", orders.order_receipt, name="order-receipt"),
 ]

@@ -75,7 +75,10 @@ def till(db):
 
 @pytest.fixture
 def store(db):
-    return LocationFactory(code="LDN-OXF", name="London Oxford Street", latitude=51.5154, longitude=-0.1410)
+    """Holds ready pickups 3 days, well inside a card authorisation's 7: its card pickups are charged when
+    collected (a longer hold charges them when ready; tests/orders/test_authorisation_lapse.py)."""
+    return LocationFactory(code="LDN-OXF", name="London Oxford Street", latitude=51.5154, longitude=-0.1410,
+                           pickup_hold_days=3)
 
 
 @pytest.fixture

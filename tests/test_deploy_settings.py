@@ -46,3 +46,11 @@ def test_every_page_says_what_may_run_on_it():
     for path in ("/", "/admin/login/", "/api/v1/products/"):
         policy = Client().get(path)["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+
+
+@pytest.mark.django_db
+def test_the_checkout_may_load_stripe_js_from_where_the_setting_points(settings):
+    settings.STRIPE_JS_URL = "https://stripe-js.example.net/v3/"
+    policy = dict(part.split(" ", 1) for part in Client().get("/checkout/")["Content-Security-Policy"].split("; "))
+    assert "https://stripe-js.example.net" in policy["script-src"].split()
+    assert "https://stripe-js.example.net" in policy["frame-src"].split()

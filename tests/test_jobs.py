@@ -37,6 +37,7 @@ from fulfillment.services import (
     fulfillment_ship,
     fulfillment_start_picking,
     pickup_collect,
+    pickups_charge_before_lapse,
     pickups_expire,
     pickups_remind,
     return_receive,
@@ -54,7 +55,15 @@ from orders.engagement import abandoned_cart_reminders
 from orders.exceptions import PaymentProviderError, VoucherRefused
 from orders.models import Order, Payment, Voucher
 from orders.selectors import voucher_evaluate
-from orders.services import CheckoutChoice, ShipTo, order_place, payments_capture_due
+from orders.services import (
+    CheckoutChoice,
+    ShipTo,
+    checkouts_settle_unfinished,
+    order_place,
+    payments_capture_due,
+    payments_refund_overcharged,
+    payments_report_lapsing,
+)
 from tests.customers.conftest import register
 from tests.factories import PriceFactory, card
 
@@ -70,6 +79,10 @@ EXPECTED_SCHEDULE = {
     "inventory.tasks.send_low_stock_alerts": 3600,
     "orders.tasks.capture_due_payments": 900,
     "fulfillment.tasks.refund_due_returns": 900,
+    "orders.tasks.refund_overcharged_payments": 900,
+    "orders.tasks.settle_unfinished_checkouts": 60,
+    "fulfillment.tasks.charge_pickups_before_lapse": 3600,
+    "orders.tasks.report_lapsing_authorisations": 3600,
 }
 STORE_EMAIL = "oxford@hearthandthread.example"
 STRIPE_DOWN = "http://127.0.0.1:1"  # nothing listens there
@@ -208,7 +221,7 @@ def counting_sms(settings):
 def test_a_fresh_database_has_every_periodic_job_with_its_interval():
     jobs = PeriodicTask.objects.select_related("interval")
 
-    assert jobs.count() == len(EXPECTED_SCHEDULE) == 9
+    assert jobs.count() == len(EXPECTED_SCHEDULE) == 13
     assert {job.task: (job.interval.every, job.interval.period) for job in jobs} == {
         task: (seconds, "seconds") for task, seconds in EXPECTED_SCHEDULE.items()
     }
@@ -255,6 +268,10 @@ def every_job(now) -> dict[str, int]:
         "inventory.tasks.send_low_stock_alerts": low_stock_alerts_send,
         "orders.tasks.capture_due_payments": lambda now: payments_capture_due(),
         "fulfillment.tasks.refund_due_returns": lambda now: returns_refund_due(),
+        "orders.tasks.refund_overcharged_payments": lambda now: payments_refund_overcharged(),
+        "orders.tasks.settle_unfinished_checkouts": checkouts_settle_unfinished,
+        "fulfillment.tasks.charge_pickups_before_lapse": lambda now: pickups_charge_before_lapse(),
+        "orders.tasks.report_lapsing_authorisations": payments_report_lapsing,
         "notifications.tasks.deliver_pending_messages": lambda now: messages_deliver_pending(),
     }
     assert set(jobs) == set(EXPECTED_SCHEDULE)

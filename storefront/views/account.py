@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
 from core.redirects import safe_next
 from customers import services as customer_services
+from customers.throttles import auth_attempt_allowed
 from orders.claims import claim_outcome, guest_orders_claim
 from orders.exceptions import ClaimRefused
 from orders.selectors import order_list
@@ -21,17 +21,13 @@ from ..forms import AddressForm, ConsentForm, DetailsForm, RegisterForm, SignInF
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, sign_in, web_channel
 
 
-class _AuthAttempts:
-    throttle_scope = "auth"  # the API's sign-in, registration and reset share this rate (AUTH_THROTTLE_RATE)
-
-
 def _slowed_down(request, form, template: str):
-    """A 429 page with the form when this browser's sign-in and registration attempts have used up the
-    API's auth rate (each POST counts); None otherwise."""
-    if request.method != "POST" or ScopedRateThrottle().allow_request(request, _AuthAttempts()):
+    """A 429 page with the form when sign-in and registration attempts from here, or against this account,
+    have used up the API's limits (each POST counts); None otherwise."""
+    if request.method != "POST" or auth_attempt_allowed(request):
         return None
     form.is_valid()
-    form.add_error(None, "Too many attempts from here; wait a minute and try again.")
+    form.add_error(None, "Too many attempts from here or for this account; wait a while and try again.")
     return render(request, template, {"form": form, "next": safe_next(request, "")}, status=429)
 
 

@@ -1,6 +1,7 @@
-"""Checkout: delivery or pickup at a chosen store, card through Stripe (the page's script turns the card
-into a PaymentMethod at the configured Stripe API) or pay at pickup. The form carries a fresh
-idempotency key, so a double submit places one order."""
+"""Checkout: delivery or pickup at a chosen store, card through Stripe.js (the card Element turns the card
+into a PaymentMethod at Stripe; its details never reach this server) or pay at pickup. The form carries a
+fresh idempotency key, so a double submit places one order. A card whose bank wants to check it is the
+shopper (3-D Secure) gets a page that runs the check with Stripe.js and comes back to `checkout_finish`."""
 import dataclasses
 import time
 import uuid
@@ -8,7 +9,8 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.models import Channel
 from customers import services as customer_services
@@ -18,9 +20,17 @@ from customers.models import Cart
 from customers.selectors import cart_view
 from inventory.exceptions import InsufficientStock
 from orders import services as order_services
-from orders.exceptions import CheckoutInProgress, IdempotencyKeyReused, PaymentDeclined, PaymentProviderError
+from orders.exceptions import (
+    CheckoutInProgress,
+    CheckoutNotFinished,
+    IdempotencyKeyReused,
+    PaymentDeclined,
+    PaymentProviderError,
+)
 from orders.models import Order, Payment
 from orders.selectors import order_link
+from orders.services import AwaitingAuthentication
+from orders.stripe_gateway import stripe_js_url
 
 from ..forms import CheckoutForm, pickup_stores
 from ..selectors import place_find
@@ -30,6 +40,8 @@ SERVICE_FIELDS = {"store": "store", "address": "line1", "email": "email", "payme
                   "payment_method_id": "payment_method_id", "voucher": "voucher", "fulfilment": "fulfilment",
                   "delivery_method": "delivery_method", "quantity": "__all__", "cart": "__all__"}
 REPLAY_WAIT_SECONDS = 10
+CARD_REFUSALS = (PaymentDeclined, PaymentProviderError, CheckoutNotFinished)
+CARD_ERROR = "checkout_card_error"  # the session key that carries a refusal back to the card field
 
 
 def _initial(request, cart: Cart) -> dict:
@@ -57,13 +69,17 @@ def checkout(request):
     stores = list(pickup_stores())
     placing = request.method == "POST" and request.POST.get("action") != "quote"
     form_kwargs = {"stores": stores, "addresses": addresses, "placing": placing}
+    card_error = request.session.pop(CARD_ERROR, "") if request.method == "GET" else ""
     if placing:
         form = CheckoutForm(request.POST, **form_kwargs)
         if form.is_valid():
             # A double submit (or a retry after a lost answer) finds the order the first one placed.
-            order = _replayed(*_key(request, customer, form.cleaned_data))
-            if order is not None:
-                return _to_order(order)
+            try:
+                placed = _replayed(*_key(request, customer, form.cleaned_data))
+            except CARD_REFUSALS as refusal:
+                return _back_to_card(request, refusal.message)
+            if placed is not None:
+                return _next_step(request, placed)
     view = cart_view(cart=cart, channel=web)
     if not view.lines:
         messages.info(request, "Your basket is empty: add something before checking out.")
@@ -75,9 +91,9 @@ def checkout(request):
         form = CheckoutForm(request.POST, **form_kwargs)
         status = 200 if form.is_valid() else 400
     elif form.is_valid():
-        order, status = _place(request, form, cart, customer, stores, addresses)
-        if order is not None:
-            return _to_order(order)
+        placed, status = _place(request, form, cart, customer, stores, addresses)
+        if placed is not None:
+            return _next_step(request, placed)
     else:
         status = 400
     summary, quote_error = _summary(request, form, cart, customer, stores, addresses)
@@ -87,10 +103,56 @@ def checkout(request):
     chosen_method = summary.quote.delivery.method.code if summary and summary.quote.delivery else ""
     return render(request, "storefront/checkout.html", {
         "form": form, "view": view, "stores": stores, "customer": customer, "addresses": addresses,
-        "summary": summary.quote if summary else None, "chosen_method": chosen_method,
-        "stripe_api_base": settings.STRIPE_API_BASE or "https://api.stripe.com",
-        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "summary": summary.quote if summary else None, "chosen_method": chosen_method, "card_error": card_error,
+        "stripe_js_url": stripe_js_url(), "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
     }, status=status)
+
+
+def _next_step(request, placed):
+    """The order's page, or the bank's check that comes first."""
+    if isinstance(placed, AwaitingAuthentication):
+        return render(request, "storefront/checkout_authenticate.html", {
+            "waiting": placed, "finish_url": _finish_url(request, placed.payment_intent, placed.client_secret),
+            "stripe_js_url": stripe_js_url(), "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        })
+    return _to_order(placed)
+
+
+def _finish_url(request, payment_intent: str = "", client_secret: str = "") -> str:
+    """Where the page comes back after the bank's check; the query is what Stripe adds after a redirect."""
+    url = request.build_absolute_uri(reverse("storefront:checkout-finish"))
+    if payment_intent:
+        url += f"?payment_intent={payment_intent}&payment_intent_client_secret={client_secret}"
+    return url
+
+
+def _back_to_card(request, message: str):
+    """Back to the checkout, the basket as it was, with why next to the card field."""
+    request.session[CARD_ERROR] = message
+    return redirect("storefront:checkout")
+
+
+@require_GET
+def checkout_finish(request):
+    """Where the shopper lands after their bank's check (from the page's script, or the bank's redirect): the
+    order's page once the card is authorised, the check again while it is not done, or the checkout with the
+    reason next to the card field. Safe to open twice; the intent's client secret proves it is theirs."""
+    payment_intent = request.GET.get("payment_intent", "")[:64]
+    client_secret = request.GET.get("payment_intent_client_secret", "")[:128]
+    if not payment_intent or not client_secret:
+        return redirect("storefront:checkout")
+    try:
+        placed = order_services.checkout_finish_by_intent(payment_intent=payment_intent, client_secret=client_secret)
+    except CARD_REFUSALS as refusal:
+        return _back_to_card(request, refusal.message)
+    if isinstance(placed, Order):
+        _thank(request, placed)
+    return _next_step(request, placed)
+
+
+def _thank(request, order: Order) -> None:
+    messages.success(request, f"Thank you! Your order {order.number} is placed. We have emailed you a link to "
+                              "this page.")
 
 
 def _summary(request, form: CheckoutForm, cart: Cart, customer, stores, addresses):
@@ -143,8 +205,9 @@ def _key(request, customer, data: dict) -> tuple[str, str]:
     return f"{owner}|web:{data['idempotency_key']}", fingerprint
 
 
-def _replayed(key: str, fingerprint: str, wait: float = 0) -> Order | None:
-    """The order an earlier submit of this form placed; waits up to `wait` seconds for one in progress."""
+def _replayed(key: str, fingerprint: str, wait: float = 0) -> Order | AwaitingAuthentication | None:
+    """The order an earlier submit of this form placed (or the bank's check it waits for); waits up to `wait`
+    seconds for one in progress."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -180,12 +243,14 @@ def _short_message(short: InsufficientStock, cart: Cart, where: str) -> str:
     return f"Not enough in stock {where}: {missing}. Choose another store or delivery, or change your basket."
 
 
-def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses) -> tuple[Order | None, int]:
-    """Place the order, or put each refusal next to its field. Returns (order, HTTP status)."""
+def _place(request, form: CheckoutForm, cart: Cart, customer, stores,
+           addresses) -> tuple[Order | AwaitingAuthentication | None, int]:
+    """Place the order, or put each refusal next to its field. Returns (order or the bank's check, HTTP status)."""
     data, web = form.cleaned_data, web_channel()
     key, fingerprint = _key(request, customer, data)
     try:
-        choice = dataclasses.replace(_choice(data, stores, addresses, web), visitor=visitor_of(request))
+        choice = dataclasses.replace(_choice(data, stores, addresses, web), visitor=visitor_of(request),
+                                     return_url=_finish_url(request))
         if choice.fulfilment == CheckoutForm.PICKUP:
             cart = customer_services.cart_choose_pickup(cart=cart, store=choice.pickup_store, channel=web)
         else:
@@ -203,7 +268,9 @@ def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses)
         form.add_error(None, "This form was already used to place an order; check your orders, or submit again "
                              "to place a new one.")
         return None, 409
-    except (PaymentDeclined, PaymentProviderError) as refusal:
+    except CARD_REFUSALS as refusal:
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = uuid.uuid4().hex  # the next try is a new checkout
         form.add_error("payment_method_id", refusal.message)
         return None, refusal.http_status
     except InsufficientStock as short:
@@ -218,6 +285,6 @@ def _place(request, form: CheckoutForm, cart: Cart, customer, stores, addresses)
     if order is None:
         form.add_error(None, "Your order is still being placed; wait a moment and look in your account or email.")
         return None, 409
-    messages.success(request, f"Thank you! Your order {order.number} is placed. We have emailed you a link to "
-                              "this page.")
+    if isinstance(order, Order):
+        _thank(request, order)
     return order, 302

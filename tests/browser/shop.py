@@ -30,6 +30,9 @@ def add_to_basket(page, screens, *, product: str, size: str, quantity: int = 1):
 
 
 def fill_card(page, number: str):
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiry date (MM/YY)").fill("12/34")
-    page.get_by_label("Security code (CVC)").fill("123")
+    """Type the card into Stripe.js's card Element: offline that is the local double's emulation, whose
+    fields are plain inputs in #card named by their placeholders (Stripe's own puts them in its frame)."""
+    card = page.locator("#card")
+    for field, value in (("number", number.replace(" ", "")), ("exp_month", "12"), ("exp_year", "34"),
+                         ("cvc", "123")):
+        card.locator(f"input[placeholder={field}]").fill(value)

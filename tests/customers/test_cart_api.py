@@ -164,10 +164,14 @@ def test_a_bad_fulfilment_choice_is_refused_naming_the_field(api, priced, payloa
     assert refused.status_code == 400 and field in refused.json()["detail"]["fields"]
 
 
-def test_an_unknown_cart_token_is_404_not_a_new_cart(api, priced):
-    missing = api.get("/api/v1/cart/", headers={"X-Cart-Token": "5b0e2f51-1a3c-4a58-9a07-000000000000"})
+@pytest.mark.parametrize("token", ["5b0e2f51-1a3c-4a58-9a07-000000000000", "not-a-token", "x" * 5000])
+def test_an_unknown_or_stale_cart_token_is_ignored_as_if_none_were_sent(api, priced, token):
+    looked = api.get("/api/v1/cart/", headers={"X-Cart-Token": token})
+    added = api.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M"}, format="json", headers={"X-Cart-Token": token})
 
-    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert looked.status_code == 200 and looked.json()["lines"] == []
+    assert added.status_code == 201 and added.json()["token"] not in (None, token)
+    assert Cart.objects.filter(customer__isnull=True).count() == 1  # a new cart, nobody else's
 
 
 def test_the_channel_must_be_one_we_know_and_the_till_is_for_staff(api, priced):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from catalog.models import Channel
 from inventory import services as stock
+from inventory.models import StockLevel
 from orders import services
 from orders.exceptions import PaymentNotCapturable, RefundRefused
 from orders.models import Order, Payment, Refund, Voucher
@@ -209,3 +210,13 @@ def test_the_card_hold_equals_the_order_total_to_the_penny_with_an_awkward_vouch
     assert sum((line.total_amount for line in order.lines.all()), Decimal("0")) == Decimal("34.14")
     intent = stripe_double.v1.payment_intents.retrieve(order.payment.stripe_payment_intent)
     assert (intent.amount, intent.currency, intent.status) == (3414, "gbp", "requires_capture")
+
+
+def test_a_card_stripe_does_not_know_is_refused_as_the_card_and_holds_nothing(shopper, shelf, store, stripe_double):
+    fill(shopper, ("TEE-NAVY-M", 1))
+    refused = checkout(shopper, fulfilment="pickup", store=store.code, payment_method="card",
+                       payment_method_id="pm_nobody_issued_this")
+    assert refused.status_code == 402, refused.json()
+    assert refused.json()["code"] == "payment_declined"
+    assert not Order.objects.exists()
+    assert StockLevel.objects.get(location=store, variant=shelf[0]).reserved == 0

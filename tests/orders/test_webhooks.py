@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from orders.models import Payment, StripeEvent
+from orders.models import Order, Payment, StripeEvent
 from orders.services import payment_capture
 from tests.customers.conftest import app_client, register
 from tests.orders.test_payments import place_order
@@ -166,10 +166,21 @@ def test_a_cancellation_arriving_after_the_capture_leaves_the_payment_captured(p
     assert StripeEvent.objects.count() == 2
 
 
-def test_a_cancellation_of_an_uncaptured_payment_voids_it(payment):
+def test_a_cancellation_of_an_uncaptured_payment_of_a_cancelled_order_voids_it(payment):
+    Order.objects.filter(pk=payment.order_id).update(status=Order.Status.CANCELLED)
+
     deliver(intent_event("payment_intent.canceled", payment.stripe_payment_intent))
 
     assert state(payment) == (Payment.Status.VOIDED, Decimal("0.00"), Decimal("0.00"))
+
+
+def test_a_pickup_whose_card_authorisation_lapsed_at_stripe_is_paid_at_the_counter_instead(payment):
+    """Stripe cancels an authorisation the bank let lapse: the pickup is not handed over unpaid."""
+    deliver(intent_event("payment_intent.canceled", payment.stripe_payment_intent))
+
+    payment.refresh_from_db()
+    assert (payment.method, payment.status) == (Payment.Method.PAY_AT_PICKUP, Payment.Status.PENDING)
+    assert "take payment at the counter" in payment.order.events.last().note
 
 
 def test_a_refund_made_at_stripe_is_recorded_on_the_payment(payment):

@@ -136,5 +136,5 @@ def test_guessing_passwords_is_slowed_down_like_the_apis_sign_in(browser, shoppe
     blocked = browser.post("/account/sign-in/", {"email": shopper.email, "password": PASSWORD})
 
     assert blocked.status_code == 429
-    assert "Too many attempts from here; wait a minute and try again." in page(blocked)
+    assert "Too many attempts from here or for this account; wait a while and try again." in page(blocked)
     assert "_auth_user_id" not in browser.session

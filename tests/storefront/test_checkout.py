@@ -42,7 +42,7 @@ def delivery(key, **changes):
     ({"store": ""}, "id_store", "Choose the store to collect from."),
     ({"email": "not-an-email"}, "id_email", "Enter an email address like name@example.com."),
     ({"email": ""}, "id_email", "Give an email address for the order confirmation."),
-    ({"payment_method": "card"}, "card-number", "Enter your card details."),
+    ({"payment_method": "card"}, "card", "Enter your card details."),
     ({"voucher": "NOPE"}, "id_voucher", "'NOPE' is not a valid code."),
 ])
 def test_each_refusal_is_shown_next_to_its_field_and_places_no_order(browser, at_checkout, store, changes, field,
@@ -72,7 +72,7 @@ def test_a_declined_card_is_said_next_to_the_card_and_holds_no_stock(browser, at
     response = browser.post("/checkout/", pickup(store, at_checkout, payment_method="card",
                                                  payment_method_id=card(stripe_double, "4000000000000341")))
     assert response.status_code == 402
-    assert "declined" in error_next_to(response, "card-number").lower()
+    assert "declined" in error_next_to(response, "card").lower()
     assert not Order.objects.exists()
     level = StockLevel.objects.get(location=store, variant=goods[0])
     assert (level.reserved, level.committed) == (0, 0)
@@ -123,7 +123,7 @@ def test_a_card_paid_delivery_charges_the_delivery_and_confirms_by_email(browser
     quoted = browser.post("/checkout/", delivery(at_checkout, action="quote", delivery_method=""))
     assert quoted.status_code == 200 and 'id="order-total">£43.95<' in page(quoted)
     response = browser.post("/checkout/", delivery(at_checkout, payment_method_id=card(stripe_double)))
-    assert response.status_code == 302, error_next_to(response, "card-number")
+    assert response.status_code == 302, error_next_to(response, "card")
     order = Order.objects.get()
     assert (order.total_amount, order.delivery_amount, order.payment.authorised_amount) == (
         Decimal("43.95"), Decimal("3.95"), Decimal("43.95"))

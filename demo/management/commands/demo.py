@@ -8,12 +8,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.models import Location
-from orders.stripe_double import port_open, start_local_stripe
 
+from ...local_stripe import local_stripe_start
 from ...logins import demo_logins_create, demo_store
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
-LOCAL_STRIPE_PORT = 8420
 
 
 class Command(BaseCommand):
@@ -32,21 +31,14 @@ class Command(BaseCommand):
             )
         verbosity = options["verbosity"]
         call_command("migrate", interactive=False, verbosity=verbosity)
+        server = local_stripe_start()  # before the demo data: its history pays by card
+        if server is not None:
+            atexit.register(server.terminate)
         call_command("load_demo_data", verbosity=verbosity)
         store = demo_store()
         demo_logins_create(store=store)
-        self._local_stripe()
         self.stdout.write(self._banner(addrport, store))
         call_command("runserver", addrport, use_reloader=False, verbosity=verbosity)
-
-    def _local_stripe(self) -> None:
-        """Card payments go to the local Stripe double unless STRIPE_API_BASE says otherwise."""
-        if settings.STRIPE_API_BASE:
-            return
-        settings.STRIPE_API_BASE = f"http://127.0.0.1:{LOCAL_STRIPE_PORT}"
-        if not port_open(LOCAL_STRIPE_PORT):
-            server = start_local_stripe(LOCAL_STRIPE_PORT, from_scratch=False)
-            atexit.register(server.terminate)
 
     def _banner(self, addrport: str, store: Location) -> str:
         host, _, port = addrport.rpartition(":")
@@ -66,7 +58,9 @@ class Command(BaseCommand):
             f"  Till (as staff):      {base}/till/  (scan items or load a customer's online basket, take payment)",
             f"  Returns desk:         {base}/admin/returns/desk/  (any order, any channel, as staff)",
             f"  Analytics:            {base}/admin/analytics/",
-            f"  Card payments:        the local Stripe double at {settings.STRIPE_API_BASE} (test card 4242 4242 4242 4242)",
+            f"  Card payments:        the local Stripe double at {settings.STRIPE_API_BASE} and its Stripe.js: 4242 4242 4242 4242"
+            " pays;",
+            "                         4000 0027 6000 3184 asks the bank's check (3-D Secure) first; 4000 0000 0000 0341 is declined",
             f"  API docs:             {base}/api/docs/",
             "  Stop it with Ctrl+C; run it again any time, nothing is duplicated.",
             "",

@@ -1,15 +1,55 @@
-// Checkout: show the fields for the chosen way of getting the order and of paying, and turn the card
-// into a Stripe PaymentMethod id before the form is sent. Card details go to the configured Stripe API
-// (real Stripe, or the local double in tests and the demo) and never to this shop's server.
+// Checkout: show the fields for the chosen way of getting the order and of paying; take the card in
+// Stripe.js's card Element and turn it into a PaymentMethod id before the form is sent, so card details go
+// to Stripe (or the local double in tests and the demo) and never to this shop. After placing, when the
+// shopper's bank wants to check it is them (3-D Secure), the next page runs that check with Stripe.js and
+// comes back to the checkout's finish address, which records the order or says why not.
 (function () {
+  function stripeFor(holder) {
+    var key = holder && holder.dataset.stripeKey;
+    return key && typeof window.Stripe === "function" ? window.Stripe(key) : null;
+  }
+
+  // The bank's check (3-D Secure), on the page shown after placing. Stripe.js completes the next action of an
+  // intent confirmed on the server; the local double's Stripe.js only knows confirmCardPayment, which runs its
+  // check the same way. Whatever the answer, the finish address asks Stripe where the payment stands.
+  var check = document.getElementById("bank-check");
+  if (check) {
+    var status = document.getElementById("bank-check-status");
+    var stripeForCheck = stripeFor(check);
+    if (!stripeForCheck) {
+      status.textContent = "We could not reach the card service; check your connection, then carry on.";
+      return;
+    }
+    var secret = check.dataset.clientSecret;
+    var asked = stripeForCheck.handleNextAction ? stripeForCheck.handleNextAction({clientSecret: secret})
+                                                : stripeForCheck.confirmCardPayment(secret);
+    status.textContent = "Waiting for your bank…";
+    Promise.resolve(asked).catch(function () { return null; }).then(function () {
+      status.textContent = "Checking the answer…";
+      window.location.assign(check.dataset.finishUrl);
+    });
+    return;
+  }
+
   var form = document.getElementById("checkout-form");
   if (!form) { return; }
-  var base = form.dataset.stripeBase.replace(/\/$/, "");
-  var key = form.dataset.stripeKey;
   var pmInput = document.getElementById("id_payment_method_id");
-  var cardError = document.getElementById("card-number-error");
+  var mount = document.getElementById("card");
+  var cardError = document.getElementById("card-error");
   var button = document.getElementById("place-order");
-  var cardFields = ["card-number", "card-expiry", "card-cvc"].map(function (id) { return document.getElementById(id); });
+  var stripe = stripeFor(mount);
+  var card = null;
+  if (stripe) {
+    card = stripe.elements().create("card", {hidePostalCode: true});
+    card.mount(mount);
+    // Stripe's own Element labels its fields inside its frame; the local double's plain inputs are named here.
+    var names = {number: "Card number", exp_month: "Expiry month", exp_year: "Expiry year", cvc: "Security code",
+                 postal_code: "Card postcode"};
+    mount.querySelectorAll("input:not([aria-label])").forEach(function (input) {
+      var name = names[input.placeholder] || names[input.name];
+      if (name) { input.setAttribute("aria-label", name); }
+    });
+  }
 
   function checked(name) {
     var input = form.querySelector("input[name=" + name + "]:checked");
@@ -35,63 +75,31 @@
   }
   form.addEventListener("change", showSections);
   showSections();
-  if (!cardError.hidden) { cardFields[0].focus(); }  // the server refused the card: start there
+  if (!cardError.hidden) { mount.scrollIntoView({block: "center"}); }  // the server refused the card: start there
 
   function showCardError(message) {
     cardError.textContent = message;
     cardError.hidden = false;
-    cardFields[0].setAttribute("aria-invalid", "true");
-    cardFields[0].setAttribute("aria-describedby", "card-number-error");
-    cardFields[0].focus();
+    mount.setAttribute("aria-invalid", "true");
+    mount.scrollIntoView({block: "center"});
   }
 
   function clearCardError() {
     cardError.textContent = "";
     cardError.hidden = true;
-    cardFields[0].removeAttribute("aria-invalid");
+    mount.removeAttribute("aria-invalid");
   }
 
-  function readCard() {
-    var number = cardFields[0].value.replace(/[\s-]/g, "");
-    var expiry = cardFields[1].value.replace(/\s/g, "").match(/^(\d{1,2})\/?(\d{2}|\d{4})$/);
-    var cvc = cardFields[2].value.trim();
-    if (!/^\d{13,19}$/.test(number)) { throw new Error("Enter the long number on the front of your card."); }
-    if (!expiry || +expiry[1] < 1 || +expiry[1] > 12) { throw new Error("Enter the expiry date as MM/YY, e.g. 12/34."); }
-    if (!/^\d{3,4}$/.test(cvc)) { throw new Error("Enter the 3 or 4 digit security code from the back of your card."); }
-    var year = expiry[2].length === 2 ? "20" + expiry[2] : expiry[2];
-    return {"card[number]": number, "card[exp_month]": String(+expiry[1]), "card[exp_year]": year, "card[cvc]": cvc};
-  }
-
-  function post(path, fields) {
-    // Form-encoded with the publishable key in the body, as Stripe.js sends it: a simple cross-origin request.
-    var body = new URLSearchParams(fields);
-    body.set("key", key);
-    return fetch(base + path, {method: "POST", body: body}).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        return {status: response.status, json: json};
+  // A PaymentMethod from the card Element. The local double's Stripe.js makes none (its createPaymentMethod
+  // answers nothing); its PaymentIntents take the card of a token instead, which it does make.
+  function paymentMethodId() {
+    return Promise.resolve(stripe.createPaymentMethod({type: "card", card: card})).then(function (result) {
+      if (result && result.paymentMethod) { return result.paymentMethod.id; }
+      if (result && result.error) { throw result.error; }
+      return stripe.createToken(card).then(function (tokenResult) {
+        if (tokenResult.error || !tokenResult.token) { throw tokenResult.error || {}; }
+        return tokenResult.token.card.id;
       });
-    });
-  }
-
-  function refused(answer) {
-    var message = answer.json && answer.json.error && answer.json.error.message;
-    return new Error(message ? "Your card was not accepted: " + message
-                             : "Your card could not be checked just now; nothing was charged. Try again.");
-  }
-
-  function createPaymentMethod(card) {
-    var fields = Object.assign({type: "card"}, card);
-    return post("/v1/payment_methods", fields).then(function (answer) {
-      if (answer.status === 401) {
-        // The local Stripe double (localstripe) takes a publishable key only on /v1/tokens; its
-        // PaymentIntents accept the token's card id in place of a PaymentMethod id.
-        return post("/v1/tokens", card).then(function (tokenAnswer) {
-          if (tokenAnswer.status !== 200 || !tokenAnswer.json.card) { throw refused(tokenAnswer); }
-          return tokenAnswer.json.card.id;
-        });
-      }
-      if (answer.status !== 200 || !answer.json.id) { throw refused(answer); }
-      return answer.json.id;
     });
   }
 
@@ -117,14 +125,12 @@
     }
     event.preventDefault();
     clearCardError();
-    var card;
-    try { card = readCard(); } catch (problem) { showCardError(problem.message); return; }
-    if (!key) { showCardError("Card payments are not available right now; choose pay when you collect."); return; }
+    if (!card) { showCardError("Card payments are not available right now; choose pay when you collect."); return; }
     sending = true;
     button.disabled = true;
     button.dataset.label = button.textContent;
     button.textContent = "Checking your card…";
-    createPaymentMethod(card).then(function (id) {
+    paymentMethodId().then(function (id) {
       pmInput.value = id;
       button.textContent = "Placing your order…";
       submitPlacing();
@@ -132,9 +138,9 @@
       sending = false;
       button.disabled = false;
       button.textContent = button.dataset.label;
-      showCardError(problem instanceof TypeError
-        ? "We could not reach the card service; check your connection. Nothing was charged."
-        : problem.message);
+      var message = problem && problem.message;
+      showCardError(message ? "Your card was not accepted: " + message
+                            : "We could not reach the card service; check your connection. Nothing was charged.");
     });
   });
 })();
