@@ -1,5 +1,6 @@
 """Shared fixtures. Tests marked `postgres` need real row locks and are skipped, with the reason
-printed, when the suite runs on SQLite. One local Stripe double (localstripe) serves the whole run."""
+printed, when the suite runs on SQLite; on PostgreSQL (as in CI) any skip fails the run. One local Stripe
+double (localstripe) serves the whole run."""
 import pytest
 import stripe
 from django.conf import settings
@@ -20,6 +21,28 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+SKIPPED_ON_POSTGRES: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    """On PostgreSQL (CI) every test must run: a skip there means a service or tool CI needs is missing."""
+    if ON_POSTGRES and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else getattr(report, "wasxfail", "")
+        SKIPPED_ON_POSTGRES.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if SKIPPED_ON_POSTGRES and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SKIPPED_ON_POSTGRES:
+        terminalreporter.section("skipped on PostgreSQL, where nothing may skip", sep="=", red=True, bold=True)
+        for line in SKIPPED_ON_POSTGRES:
+            terminalreporter.write_line(line)
 
 
 def pytest_report_header(config):

@@ -11,7 +11,7 @@ from catalog.models import Channel
 from customers import services as customer_services
 from tests.factories import stock_the_shop
 
-from .shop import store_staff
+from .shop import at, store_staff
 
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct-horse-battery-9"
@@ -109,7 +109,7 @@ def test_every_page_fits_a_phone_names_its_controls_and_works_from_the_keyboard(
     check(page, screens, "/cart/", "empty basket")
     page.goto("/shop/organic-tee/")
     page.get_by_role("button", name="Add to basket").click()
-    page.wait_for_url("**/cart/")
+    page.wait_for_url(at("/cart/"))
     titles.append(check(page, screens, "/cart/", "basket", tab_to="Check out"))
     titles.append(check(page, screens, "/checkout/", "checkout", tab_to=r"Place order.*"))
 
@@ -117,7 +117,7 @@ def test_every_page_fits_a_phone_names_its_controls_and_works_from_the_keyboard(
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/account/")
+    page.wait_for_url(at("/account/"))
     for path, name in (("/account/", "account"), ("/account/addresses/", "addresses"),
                        ("/account/consent/", "consent")):
         titles.append(check(page, screens, path, name))
@@ -128,7 +128,7 @@ def test_every_page_fits_a_phone_names_its_controls_and_works_from_the_keyboard(
     counter.get_by_label("Username").fill(staff.username)
     counter.get_by_label("Password").fill(staff_password)
     counter.get_by_role("button", name="Log in").click()
-    counter.wait_for_url("**/scan/**")
+    counter.wait_for_url(at("/scan/"))
     titles.append(check(counter, screens, "/scan/", "scan station", starts_in="code", tab_to="Find the order"))
     titles.append(check(counter, screens, f"/scan/pick-list/{store.code}/", "pick list"))
     counter.goto("/till/")

@@ -7,7 +7,7 @@ from fulfillment.models import Fulfillment
 from orders.models import Order
 from tests.factories import stock_the_shop
 
-from .shop import GOOD_CARD, fill_card, store_staff
+from .shop import GOOD_CARD, at, fill_card, store_staff
 
 OXFORD_STREET = {"latitude": 51.5150, "longitude": -0.1420}
 
@@ -51,13 +51,13 @@ def test_a_shopper_collects_a_card_paid_order_from_a_store_they_found_nearby(chr
     page.get_by_label("Quantity").fill("2")
     screens.take(page, "product page with my store")
     page.get_by_role("button", name="Add to basket").click()
-    page.wait_for_url("**/cart/")
+    page.wait_for_url(at("/cart/"))
     assert "Added 2 × Organic Tee (M / Navy) to your basket." in page.inner_text("main")
     assert page.locator("#subtotal").inner_text() == "£40.00"
     screens.take(page, "basket")
 
     page.get_by_role("link", name="Check out").click()
-    page.wait_for_url("**/checkout/")
+    page.wait_for_url(at("/checkout/"))
     assert page.get_by_role("radio", name="Collect from a store (free)").is_checked()
     assert page.get_by_label("Store to collect from").input_value() == store.code
     page.get_by_label("Email for the confirmation").fill("grace@example.com")
@@ -80,7 +80,7 @@ def test_a_shopper_collects_a_card_paid_order_from_a_store_they_found_nearby(chr
     desk.get_by_label("Username").fill(staff.username)
     desk.get_by_label("Password").fill(password)
     desk.get_by_role("button", name="Log in").click()
-    desk.wait_for_url("**/admin/store/")  # store staff land on their store's home
+    desk.wait_for_url(at("/admin/store/"))  # store staff land on their store's home
     screens.take(desk, "store home")
     desk.get_by_role("row", name=re.compile(order.number)).get_by_role(
         "button", name="Picked: mark ready for pickup").click()

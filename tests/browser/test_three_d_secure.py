@@ -14,7 +14,7 @@ from orders.services import checkouts_settle_unfinished
 from orders.stripe_gateway import to_minor_units
 from tests.factories import stock_the_shop
 
-from .shop import add_to_basket
+from .shop import add_to_basket, at
 
 NO_CHECK_CARD = "4242424242424242"
 CHECKED_CARD = "4000002760003184"  # the bank asks the shopper to confirm (3-D Secure), then authorises
@@ -31,7 +31,7 @@ def check_out_for_pickup(page, screens, store):
     page.goto("/shop/")
     add_to_basket(page, screens, product="Organic Tee", size="M")
     page.get_by_role("link", name="Check out").click()
-    page.wait_for_url("**/checkout/")
+    page.wait_for_url(at("/checkout/"))
     fill_pickup_details(page, store)
 
 
@@ -162,7 +162,7 @@ def test_a_shopper_whose_bank_check_fails_is_told_next_to_the_card_and_can_pay_w
     intent_id = CheckoutAttempt.objects.get().payment_intent
     page.get_by_role("button", name="Fail authentication").click()
 
-    page.wait_for_url("**/checkout/")
+    page.wait_for_url(at("/checkout/"))
     card_error = page.locator("#card-error")
     card_error.wait_for()
     assert card_error.inner_text().startswith("Your bank could not confirm it was you, so the card was not charged.")
@@ -233,7 +233,7 @@ def test_a_bank_check_left_open_lets_the_items_go_when_the_hold_lapses_and_nothi
 
     later = browser_page.context.new_page()  # the shopper comes back to the check's page later
     later.goto(carry_on)
-    later.wait_for_url("**/checkout/")
+    later.wait_for_url(at("/checkout/"))
     assert later.locator("#card-error").inner_text().startswith(
         "Your bank's check was not finished while we held your items, so nothing was charged.")
     assert "1 × Organic Tee" in later.get_by_role("complementary", name="Your order").inner_text()
