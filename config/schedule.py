@@ -15,6 +15,7 @@ JOBS = [
     ("Alert stores of low stock", "inventory.tasks.send_low_stock_alerts", 3600),
     ("Capture payments still due", "orders.tasks.capture_due_payments", 900),
     ("Refund cancelled units still due", "orders.tasks.refund_overcharged_payments", 900),
+    ("Release card holds nothing will charge", "orders.tasks.void_stray_authorisations", 900),
     ("Refund received returns still due", "fulfillment.tasks.refund_due_returns", 900),
     ("Finish or let go of checkouts left unfinished", "orders.tasks.settle_unfinished_checkouts", 60),
     ("Charge ready pickups before their card authorisation lapses", "fulfillment.tasks.charge_pickups_before_lapse",

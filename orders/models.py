@@ -355,6 +355,20 @@ class Refund(models.Model):
         return f"Refund {self.amount} on {self.payment.order.number}"
 
 
+class StrayAuthorisation(models.Model):
+    """A card authorisation that belongs to no order (its checkout failed or was let go) and that Stripe
+    would not void just then: voided by the sweep (payments_void_stray), so the shopper's money is not held
+    for the week the bank would otherwise keep it."""
+
+    payment_intent = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    tries = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"stray {self.payment_intent}"
+
+
 class StripeEvent(models.Model):
     """A webhook event applied; its id is unique, so a redelivered event is applied at most once."""
 

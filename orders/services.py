@@ -71,6 +71,7 @@ from .models import (
     OrderLine,
     Payment,
     Refund,
+    StrayAuthorisation,
     StripeEvent,
     Voucher,
     VoucherRedemption,
@@ -264,10 +265,14 @@ def _let_go(attempt: CheckoutAttempt) -> None:
 
 
 def _void_quietly(intent_id: str) -> None:
+    """Release the card hold of a checkout that will not become an order; if Stripe cannot just now, it is
+    recorded as stray (in the caller's transaction) and payments_void_stray tries again."""
     try:
         stripe_gateway.void(payment_intent=intent_id)
     except PaymentProviderError:
-        logger.exception("could not void %s after a failed checkout", intent_id)
+        logger.exception("could not void %s after a failed checkout; payments_void_stray will retry", intent_id)
+        StrayAuthorisation.objects.get_or_create(payment_intent=intent_id,
+                                                 defaults={"reason": "checkout not placed"})
 
 
 def _priced_lines(cart: Cart, channel: Channel) -> tuple[list, dict, str]:
@@ -556,8 +561,10 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
     _still_claimed(attempt)
     q, voucher = checkout.quote, checkout.voucher
     if voucher is not None:  # re-checked under the voucher's lock: the last use cannot be taken twice
-        voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
-        voucher, discount = voucher_evaluate(code=voucher.code, subtotal=q.subtotal, currency=q.currency,
+        locked = Voucher.objects.select_for_update().filter(pk=voucher.pk).first()
+        if locked is None:  # deleted while the card was asked
+            raise VoucherRefused(f"{voucher.code!r} is not a valid code.", field="voucher", reason="unknown")
+        voucher, discount = voucher_evaluate(code=locked.code, subtotal=q.subtotal, currency=q.currency,
                                              customer=cart.customer, email=choice.email)
         if discount != q.discount:
             raise CheckoutRefused(f"{voucher.code} changed while you checked out; review your total.",
@@ -751,7 +758,11 @@ def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, i
                 Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.VOIDED, updated_at=timezone.now())
         cancelled_units = sum(line.quantity_cancelled for line in all_lines)
     if void_card:  # after the stock rows are released, never while they are locked
-        payment_void(payment=payment)
+        try:
+            payment_void(payment=payment)
+        except PaymentProviderError:  # the order is cancelled and the stock back: the void follows
+            logger.exception("voiding the card of cancelled %s failed; payments_void_stray will retry",
+                             locked.number)
     if payment.status == Payment.Status.CAPTURED and changing:
         try:
             _refund_overcharge(locked, cancelled_units)
@@ -830,6 +841,29 @@ def payments_capture_due() -> int:
     """Capture every fulfilled order whose money is still only authorised (a retry after an outage)."""
     due = Order.objects.filter(status=Order.Status.FULFILLED, payment__status=Payment.Status.AUTHORISED)
     return sum(1 for order in due if order_settle(order=order).status == Payment.Status.CAPTURED)
+
+
+def payments_void_stray() -> int:
+    """Release card holds nothing will ever charge, whose void failed when they were let go (an outage):
+    authorisations of checkouts that were not placed, and of cancelled orders. Returns how many were voided."""
+    voided = 0
+    for stray in StrayAuthorisation.objects.all():
+        try:
+            stripe_gateway.void(payment_intent=stray.payment_intent)
+        except PaymentProviderError:
+            StrayAuthorisation.objects.filter(pk=stray.pk).update(tries=F("tries") + 1)
+            logger.warning("voiding stray %s failed again", stray.payment_intent, exc_info=True)
+            continue
+        stray.delete()
+        voided += 1
+    cancelled = Payment.objects.filter(order__status=Order.Status.CANCELLED, status=Payment.Status.AUTHORISED,
+                                       captured_amount=0).exclude(stripe_payment_intent="")
+    for payment in cancelled:
+        try:
+            voided += payment_void(payment=payment).status == Payment.Status.VOIDED
+        except PaymentProviderError:
+            logger.warning("voiding the card of cancelled %s failed again", payment.order_id, exc_info=True)
+    return voided
 
 
 def authorisation_lapses_at(*, order: Order) -> datetime:

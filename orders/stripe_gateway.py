@@ -59,6 +59,13 @@ def stripe_js_url() -> str:
     return "https://js.stripe.com/v3/"
 
 
+def _failed(what: str, exc: stripe.StripeError) -> PaymentProviderError:
+    """Stripe's own words when it has some for people; never a network error's hosts and ports (logged)."""
+    logger.warning("%s failed at Stripe: %r", what, exc)
+    return PaymentProviderError(f"{what} failed at the card processor: "
+                                f"{exc.user_message or 'it could not be reached; try again in a moment.'}")
+
+
 def authorise(*, amount: Decimal, currency: str, payment_method: str, reference: str, return_url: str = "",
               created: Callable[[str], object] = lambda intent_id: None):
     """Place a hold on the shopper's card for `amount`; money moves only on capture. The intent is created,
@@ -129,7 +136,7 @@ def capture(*, payment_intent: str, amount: Decimal, currency: str):
             payment_intent, params={"amount_to_capture": to_minor_units(amount, currency)}
         )
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"Capturing the payment failed: {exc.user_message or exc}") from exc
+        raise _failed("Capturing the payment", exc) from exc
 
 
 def void(*, payment_intent: str):
@@ -140,9 +147,9 @@ def void(*, payment_intent: str):
         intent = _client().v1.payment_intents.retrieve(payment_intent)
         if intent.status == "canceled":
             return intent
-        raise PaymentProviderError(f"Voiding the payment failed: {exc.user_message or exc}") from exc
+        raise _failed("Voiding the payment", exc) from exc
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"Voiding the payment failed: {exc.user_message or exc}") from exc
+        raise _failed("Voiding the payment", exc) from exc
 
 
 def refund(*, payment_intent: str, amount: Decimal, currency: str, reference: str):
@@ -153,7 +160,7 @@ def refund(*, payment_intent: str, amount: Decimal, currency: str, reference: st
             options={"idempotency_key": reference},  # a retry after a crash refunds once at Stripe too
         )
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"The refund failed: {exc.user_message or exc}") from exc
+        raise _failed("The refund", exc) from exc
 
 
 def retrieve(*, payment_intent: str):

@@ -7,6 +7,7 @@ from .services import (
     payments_capture_due,
     payments_refund_overcharged,
     payments_report_lapsing,
+    payments_void_stray,
 )
 
 
@@ -28,6 +29,11 @@ def settle_unfinished_checkouts() -> int:
 @shared_task
 def report_lapsing_authorisations() -> int:
     return payments_report_lapsing()
+
+
+@shared_task
+def void_stray_authorisations() -> int:
+    return payments_void_stray()
 
 
 @shared_task

@@ -63,6 +63,7 @@ from orders.services import (
     payments_capture_due,
     payments_refund_overcharged,
     payments_report_lapsing,
+    payments_void_stray,
 )
 from tests.customers.conftest import register
 from tests.factories import PriceFactory, card
@@ -80,6 +81,7 @@ EXPECTED_SCHEDULE = {
     "orders.tasks.capture_due_payments": 900,
     "fulfillment.tasks.refund_due_returns": 900,
     "orders.tasks.refund_overcharged_payments": 900,
+    "orders.tasks.void_stray_authorisations": 900,
     "orders.tasks.settle_unfinished_checkouts": 60,
     "fulfillment.tasks.charge_pickups_before_lapse": 3600,
     "orders.tasks.report_lapsing_authorisations": 3600,
@@ -221,7 +223,7 @@ def counting_sms(settings):
 def test_a_fresh_database_has_every_periodic_job_with_its_interval():
     jobs = PeriodicTask.objects.select_related("interval")
 
-    assert jobs.count() == len(EXPECTED_SCHEDULE) == 13
+    assert jobs.count() == len(EXPECTED_SCHEDULE) == 14
     assert {job.task: (job.interval.every, job.interval.period) for job in jobs} == {
         task: (seconds, "seconds") for task, seconds in EXPECTED_SCHEDULE.items()
     }
@@ -269,6 +271,7 @@ def every_job(now) -> dict[str, int]:
         "orders.tasks.capture_due_payments": lambda now: payments_capture_due(),
         "fulfillment.tasks.refund_due_returns": lambda now: returns_refund_due(),
         "orders.tasks.refund_overcharged_payments": lambda now: payments_refund_overcharged(),
+        "orders.tasks.void_stray_authorisations": lambda now: payments_void_stray(),
         "orders.tasks.settle_unfinished_checkouts": checkouts_settle_unfinished,
         "fulfillment.tasks.charge_pickups_before_lapse": lambda now: pickups_charge_before_lapse(),
         "orders.tasks.report_lapsing_authorisations": payments_report_lapsing,
