@@ -24,6 +24,14 @@ orders.stripe_double: localstripe with its state kept in memory, so its persiste
 own rewrites its whole store to /tmp/localstripe.pickle on every write) does not slow card runs down as
 the store grows. (localstripe still scans its whole store to list a charge's refunds whenever it answers
 with a charge, a few ms more per confirm per thousand card payments: small beside a checkout here.)
+Each measured window also reports the server's CPU per order: utime+stime (/proc/<pid>/stat) of the gunicorn
+workers (the children of the master the bench starts) and of the PostgreSQL backends serving the bench
+database (pid from pg_stat_activity; the server must run on this machine), read when the window opens, every
+half second through it and when it closes, over the orders completed in it; web workers and PostgreSQL apart.
+gunicorn runs with CONN_MAX_AGE set, so its backends persist; a process that starts or ends inside the window is
+counted for what was seen of it, and the report says so. The shoppers' client and the Stripe double are not
+counted (their CPU per order is shown apart), nor are PostgreSQL's shared processes (WAL writer, checkpointer).
+Beside it: the transactions PostgreSQL counted per order, and how busy the machine's cores were, by whom.
 At the end `manage.py verify_ledger` must find no drift, the orders in the database must match the 201s
 counted in every phase (warm-ups included), and the card payments authorised must match the card orders.
 """
@@ -64,6 +72,8 @@ STRIPE_KEY = "sk_test_bench_checkout"
 # --pay → the payment methods, as the checkout API spells them, of the phases run in this order.
 PHASES = {"card": ["card"], "pickup": ["pay_at_pickup"], "both": ["card", "pay_at_pickup"]}
 PHASE_NAMES = {"card": "card", "pay_at_pickup": "pay at pickup"}
+# The issue "Checkout at a fraction of the CPU": server CPU per order (the Stripe double's own not counted).
+CPU_TARGET_MS = {"card": 30, "pay_at_pickup": 25}
 
 
 # Command line ---------------------------------------------------------------------------------
@@ -181,6 +191,154 @@ def load_catalog(*, stores: int, variants: int) -> list[str]:
         stock_receive_many(lines=[StockLine(place, v, units) for v in catalog], reference="bench:opening-stock")
         say(f"  stock received at {place.code}: {len(catalog)} variants × {units:,} units ({i}/{len(places)})")
     return [v.sku for v in catalog]
+
+
+# Server CPU -----------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+POLL_SECONDS = 0.5
+
+
+def proc_stat(pid: int) -> tuple[int, int, float] | None:
+    """(parent pid, start time in ticks since boot, utime+stime in seconds) of a process from /proc/<pid>/stat;
+    None when it has gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # the fields after "pid (comm)": state is fields[0] (field 3)
+    return int(fields[1]), int(fields[19]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def children_of(parent: int) -> list[int]:
+    """Pids whose parent is `parent` (this kernel has no /proc/<pid>/task/<pid>/children: scan /proc)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (stat := proc_stat(int(entry.name))) is not None and stat[0] == parent:
+            found.append(int(entry.name))
+    return found
+
+
+def machine_busy() -> float:
+    """CPU seconds every core of the machine has spent on anything but idling and waiting for I/O (/proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def ticks_since_boot() -> int:
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * CLOCK_TICKS)
+
+
+@dataclass
+class ServerCpu:
+    """CPU seconds used inside a window by each process of a group ("web": gunicorn workers, "postgres": backends
+    on the bench database), keyed by (pid, start time) so a reused pid is another process."""
+
+    opened: float = 0.0  # time.monotonic() of the first and the last reading
+    closed: float = 0.0
+    first: dict = field(default_factory=dict)  # (group, pid, start) -> CPU seconds at the window's opening
+    last: dict = field(default_factory=dict)  # ... at the last reading that found the process
+    born_inside: set = field(default_factory=set)  # keys of processes started after the window opened
+    found_late: set = field(default_factory=set)  # keys first seen after the opening but started before it
+    at_close: set = field(default_factory=set)  # keys still there at the closing reading
+    others: dict = field(default_factory=dict)  # "client"/"double" -> CPU seconds in the window, not counted
+    transactions: int = 0  # committed and rolled back on the bench database, as its statistics say
+    machine: float = 0.0  # CPU seconds the whole machine was busy in the window
+
+    def seconds(self, group: str) -> float:
+        return sum(self.last[k] - self.first[k] for k in self.last if k[0] == group)
+
+    def keys(self, group: str) -> list:
+        return [k for k in self.last if k[0] == group]
+
+
+def watch_server_cpu(cpu: ServerCpu, *, master: int, database: str, admin_url: str, double: int,
+                     opens: float, closes: float) -> None:
+    """Read the CPU of the web workers and the database's backends from `opens` to `closes` (monotonic), every
+    POLL_SECONDS in between, so a process that ends inside the window still counts up to its last reading."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        def processes() -> list[tuple[str, int]]:
+            backends = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = "
+                                    "'client backend'", (database,)).fetchall()
+            return [("web", pid) for pid in children_of(master)] + [("postgres", pid) for (pid,) in backends]
+
+        def transactions() -> int:
+            return conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                                (database,)).fetchone()[0]
+
+        def others() -> dict:
+            return {"client": time.process_time(), "double": (proc_stat(double) or (0, 0, 0.0))[2]}
+
+        def read(opening: bool) -> set:
+            seen = set()
+            for group, pid in processes():
+                if (stat := proc_stat(pid)) is None:
+                    continue  # gone between the listing and the reading: its last reading stands
+                key = (group, pid, stat[1])
+                seen.add(key)
+                if key not in cpu.first:
+                    if opening:
+                        cpu.first[key] = stat[2]
+                    elif stat[1] > window_start_ticks:  # all its CPU was used inside the window
+                        cpu.first[key] = 0.0
+                        cpu.born_inside.add(key)
+                    else:  # missed at the opening: what it used before this reading cannot be told apart
+                        cpu.first[key] = stat[2]
+                        cpu.found_late.add(key)
+                cpu.last[key] = stat[2]
+            return seen
+
+        time.sleep(max(0.0, opens - time.monotonic()))
+        window_start_ticks = ticks_since_boot()
+        before, xacts, busy = others(), transactions(), machine_busy()
+        cpu.opened = time.monotonic()
+        read(opening=True)
+        while time.monotonic() + POLL_SECONDS < closes:
+            time.sleep(POLL_SECONDS)
+            read(opening=False)
+        time.sleep(max(0.0, closes - time.monotonic()))
+        cpu.at_close = read(opening=False)
+        cpu.closed = time.monotonic()
+        cpu.others = {k: v - before[k] for k, v in others().items()}
+        cpu.transactions = transactions() - xacts
+        cpu.machine = machine_busy() - busy
+
+
+def server_cpu_report(cpu: ServerCpu, phase: "Phase", target_ms: float | None) -> list[str]:
+    orders = sum(cpu.opened <= at < cpu.closed for t in phase.tallies for at in t.placed_at)
+    window = cpu.closed - cpu.opened
+    if not orders:
+        return [f"SERVER CPU PER ORDER: n/a (no order completed in the {window:.1f} s window)"]
+    web, pg = cpu.seconds("web"), cpu.seconds("postgres")
+    per = 1000 / orders
+    backends = cpu.keys("postgres")
+    came = [k for k in backends if k in cpu.born_inside or k in cpu.found_late]
+    went = [k for k in backends if k not in cpu.at_close]
+    workers_changed = [k for k in cpu.keys("web") if k in cpu.born_inside or k not in cpu.at_close]
+    cores = os.cpu_count() or 1
+    lines = [
+        f"SERVER CPU PER ORDER, {phase.name.upper()}: {(web + pg) * per:.1f} ms = web workers {web * per:.1f} ms "
+        f"+ PostgreSQL {pg * per:.1f} ms" + (f"   (target ≤ {target_ms:g} ms)" if target_ms else ""),
+        f"  utime+stime from /proc/<pid>/stat ({CLOCK_TICKS} ticks/s) over {window:.1f} s and the {orders} orders "
+        f"completed in it (each a cart add and a checkout); {len(cpu.keys('web'))} gunicorn workers, "
+        f"{len(backends)} PostgreSQL backends on {BENCH_DB}",
+        f"  cores busy through the window: {cpu.machine / window:.2f} of {cores}: the server "
+        f"{(web + pg) / window:.2f}, "
+        f"the bench and the double {sum(cpu.others.values()) / window:.2f}, everything else on the machine "
+        f"{(cpu.machine - web - pg - sum(cpu.others.values())) / window:.2f}",
+        "  connections persistent: " + (
+            f"yes (the same {len(backends)} backends from the window's opening to its close)" if not came and not went
+            else f"NO — {len(came)} backends appeared and {len(went)} ended inside the window (counted as seen: up "
+                 f"to {POLL_SECONDS:g} s of CPU before each end is missed; their connection set-up is counted)"),
+    ]
+    lines.append(f"  PostgreSQL transactions per order: {cpu.transactions / orders:.1f} (pg_stat_database "
+                 f"xact_commit + xact_rollback; each backend reports at most once a second, so ± a second's worth at "
+                 f"each end)")
+    if workers_changed:
+        lines.append(f"  gunicorn workers changed inside the window: {len(workers_changed)} (counted as seen)")
+    lines.append(f"  not counted: the bench process (shoppers, this reading) {cpu.others['client'] * per:.1f} "
+                 f"ms/order, the Stripe double {cpu.others['double'] * per:.1f} ms/order (same cores)")
+    return lines
 
 
 # Shoppers -------------------------------------------------------------------------------------
@@ -314,8 +472,19 @@ def machine_info(pg_version: str, admin_url: str) -> list[str]:
         f"machine:    {os.cpu_count()} cores ({cpu}){memory}, {platform.platform()}",
         f"PostgreSQL: {pg_version} — {full}",
         f"software:   Python {platform.python_version()}, {gunicorn}, Django {django_version()}",
+        f"code:       {code_version()}",
         "note:       client, gunicorn, the Stripe double and PostgreSQL all share this machine's cores",
     ]
+
+
+def code_version() -> str:
+    """The commit measured and, since the working tree may differ from it, the files that do."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT).stdout
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    return f"{git('rev-parse', '--short', 'HEAD').strip() or 'unknown'}" + (
+        f" with uncommitted changes to {', '.join(changed)}" if changed else " (clean)")
 
 
 def django_version() -> str:
@@ -333,6 +502,7 @@ class Phase:
     measure_from: float
     until: float
     load_after: float
+    cpu: ServerCpu | None = None  # the server's CPU through the measured window (none for the gunicorn warm-up)
 
     @property
     def name(self) -> str:
@@ -358,7 +528,9 @@ class Phase:
 
 
 def run_phase(payment_methods: tuple[str, ...], *, warmup: float, seconds: float, args, port: int,
-              stripe_port: int, skus: list[str], stores: list[str]) -> Phase:
+              stripe_port: int, skus: list[str], stores: list[str], server: dict | None = None) -> Phase:
+    """`server` (master, database, admin_url, double: what watch_server_cpu needs) has the server's CPU read
+    through the measured window."""
     begin = time.monotonic()
     measure_from, until = begin + warmup, begin + warmup + seconds
     tallies = [Tally() for _ in range(args.shoppers)]
@@ -368,11 +540,15 @@ def run_phase(payment_methods: tuple[str, ...], *, warmup: float, seconds: float
             "stores": stores, "measure_from": measure_from, "until": until, "tally": tallies[n], "seed": 1000 + n})
         for n in range(args.shoppers)
     ]
+    cpu = ServerCpu() if server and seconds > 0 else None
+    if cpu is not None:
+        threads.append(threading.Thread(target=watch_server_cpu, args=(cpu,),
+                                        kwargs={**server, "opens": measure_from, "closes": until}))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return Phase(payment_methods, tallies, measure_from, until, os.getloadavg()[0])
+    return Phase(payment_methods, tallies, measure_from, until, os.getloadavg()[0], cpu)
 
 
 def report(args, phase: Phase, load_before: float) -> list[str]:
@@ -410,6 +586,8 @@ def report(args, phase: Phase, load_before: float) -> list[str]:
         f"{wall:.1f} s; {loops} shopping trips, {loops / wall:.1f}/s)",
         f"  by half of the measured window (orders completed in it; median latency of trips ending in it): "
         f"first {by_half[0]}; second {by_half[1]}",
+        "",
+        *(server_cpu_report(phase.cpu, phase, CPU_TARGET_MS.get(phase.payment_methods[0])) if phase.cpu else []),
         "",
         "latency per step (ms)          median      p95      max      n",
         *[f"  {name:<28}{statistics.median(values):8.1f} {percentile(values, 95):8.1f} "
@@ -512,6 +690,7 @@ def main() -> int:
                        env, logs / "gunicorn.log", "gunicorn", port)
 
         shoppers = {"args": args, "port": port, "stripe_port": stripe_port, "skus": skus, "stores": stores}
+        watched = {"master": server.pid, "database": BENCH_DB, "admin_url": admin_url, "double": localstripe.pid}
         # Every gunicorn worker's first requests are slow (imports, connections, the Stripe client): paid here,
         # by both ways of paying, they do not land in the first phase's measurement alone.
         say(f"warming gunicorn up: {args.shoppers} shoppers for {args.warmup:g} s, card and pay at pickup in turn …")
@@ -520,7 +699,7 @@ def main() -> int:
         for method in PHASES[args.pay]:
             say(f"shopping ({PHASE_NAMES[method]}): {args.shoppers} shoppers, {args.warmup:g} s warm-up then "
                 f"{args.seconds:g} s measured …")
-            phases.append(run_phase((method,), warmup=args.warmup, seconds=args.seconds, **shoppers))
+            phases.append(run_phase((method,), warmup=args.warmup, seconds=args.seconds, server=watched, **shoppers))
 
         from orders.models import Order, Payment
 

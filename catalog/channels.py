@@ -5,6 +5,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from .models import Channel
+from .selectors import channel_named
 
 CHANNEL_HEADER = "X-Channel"
 CHANNEL_PARAM = OpenApiParameter(CHANNEL_HEADER, str, OpenApiParameter.HEADER, enum=[Channel.WEB, Channel.MOBILE, Channel.TILL])
@@ -17,7 +18,7 @@ def channel_for_request(request, default: str | None = None) -> Channel:
     if not code:
         token_client = isinstance(getattr(request, "successful_authenticator", None), TokenAuthentication)
         code = Channel.MOBILE if token_client else Channel.WEB
-    channel = Channel.objects.filter(code=code).first()
+    channel = channel_named(code)
     if channel is None:
         known = ", ".join(Channel.objects.values_list("code", flat=True))
         raise ValidationError({CHANNEL_HEADER: [f"Unknown channel {code!r}; use one of: {known}."]})

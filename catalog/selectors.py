@@ -10,7 +10,14 @@ from datetime import datetime
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from core.reference import reference
+
 from .models import Channel, Price, Product, Range, Variant
+
+
+def channel_named(code: str) -> Channel | None:
+    """The sales channel with this code (web, mobile, till), kept in memory between requests."""
+    return reference(("channels",), lambda: {channel.code: channel for channel in Channel.objects.all()}).get(code)
 
 
 def in_active_range(*, channel: Channel, at: datetime, location=None, variant_ref: str = "pk") -> Exists:

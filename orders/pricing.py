@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import TaxClass, TaxRate, Variant
 from core.money import round_money, shares, tax_included
+from core.reference import reference
 
 from .models import DeliveryMethod, DeliveryRate
 
@@ -82,8 +82,9 @@ class Quote:
 
 def tax_rates(country: str) -> dict[str, Decimal]:
     """The country's rate for every tax class (0 where none is set)."""
-    found = dict(TaxRate.objects.filter(country=country.upper()).values_list("tax_class", "rate"))
-    return {tax_class: found.get(tax_class, Decimal("0")) for tax_class in TaxClass.values}
+    every = reference(("tax rates",), lambda: {(c, tax_class): rate for c, tax_class, rate in
+                                               TaxRate.objects.values_list("country", "tax_class", "rate")})
+    return {tax_class: every.get((country.upper(), tax_class), Decimal("0")) for tax_class in TaxClass.values}
 
 
 def quote(
@@ -117,12 +118,8 @@ def delivery_options(
     """The methods of a kind (delivery or pickup) that reach `country` (and postcode) for this weight, each
     with its price and arrival window; methods that need one location are left out when the order
     would be sent from several."""
-    rates = (
-        DeliveryRate.objects.filter(method__is_active=True, method__kind=kind, country=country.upper(),
-                                    currency=currency)
-        .filter(Q(max_weight_grams__isnull=True) | Q(max_weight_grams__gte=weight_grams))
-        .select_related("method")
-    )
+    rates = [rate for rate in _active_rates().get((kind, country.upper(), currency), ())
+             if rate.max_weight_grams is None or rate.max_weight_grams >= weight_grams]
     best: dict[int, DeliveryRate] = {}
     compact = postcode.replace(" ", "").upper()
     for rate in rates:
@@ -141,6 +138,18 @@ def delivery_options(
                                       min_days=rate.min_days, max_days=rate.max_days,
                                       free_over=rate.free_over_amount))
     return sorted(options, key=lambda o: (o.method.position, o.method.code))
+
+
+def _active_rates() -> dict[tuple[str, str, str], list[DeliveryRate]]:
+    """Every rate of an active method by (kind, country, currency), kept in memory between requests."""
+
+    def read():
+        by_place: dict[tuple[str, str, str], list[DeliveryRate]] = {}
+        for rate in DeliveryRate.objects.filter(method__is_active=True).select_related("method"):
+            by_place.setdefault((rate.method.kind, rate.country, rate.currency), []).append(rate)
+        return by_place
+
+    return reference(("delivery rates",), read)
 
 
 def _more_specific(rate: DeliveryRate, than: DeliveryRate) -> bool:

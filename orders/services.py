@@ -585,6 +585,7 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
         }),
     )
     lines = OrderLine.objects.bulk_create(_order_lines(order, checkout.routed, q))
+    _lines_known(order, lines)
     if voucher is not None:
         VoucherRedemption.objects.create(voucher=voucher, order=order, customer=cart.customer, email=choice.email)
     Payment.objects.create(
@@ -605,6 +606,14 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
                            reference=f"order:{order.number}", detail={"total": str(q.total), "currency": q.currency})
     _confirm(order, lines)
     return order
+
+
+def _lines_known(order: Order, lines: list[OrderLine]) -> None:
+    """order.lines.all() answers the lines just written, without reading them back: the fulfilments made on
+    order_placed, the confirmation and the API's answer all read them (as a prefetch would leave them)."""
+    known = OrderLine.objects.filter(order=order)
+    known._result_cache, known._prefetch_done = lines, True
+    order._prefetched_objects_cache = {"lines": known}
 
 
 def _confirm(order: Order, lines: list[OrderLine], **context) -> None:

@@ -5,6 +5,7 @@ from django.contrib.auth import login
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel
+from catalog.selectors import channel_named
 from core.exceptions import DomainError
 from customers import services as customer_services
 from customers.attribution import visitor_of
@@ -19,7 +20,7 @@ REFUSALS = (DomainError, ValidationError)  # what services raise when a rule say
 
 
 def web_channel() -> Channel:
-    return Channel.objects.get(code=Channel.WEB)
+    return channel_named(Channel.WEB)
 
 
 def customer_for(request) -> Customer | None:
