@@ -456,13 +456,16 @@ def stock_reserve(
                 expires_at=now + (hold_for or settings.STOCK_RESERVATION_HOLD), idempotency_key=idempotency_key,
             )
             merged = _merged(changes)
-            ReservationLine.objects.bulk_create(
+            held = ReservationLine.objects.bulk_create(
                 [
                     ReservationLine(reservation=reservation, location_id=c.location_id, variant_id=c.variant_id,
                                     quantity=c.deltas["reserved"])
                     for c in merged
                 ]
             )
+            known = ReservationLine.objects.filter(reservation=reservation)  # a hold's lines never change:
+            known._result_cache, known._prefetch_done = held, True  # committing it need not read them back
+            reservation._prefetched_objects_cache = {"lines": known}
             _write(merged, reference=f"reservation:{reservation.pk}", actor=actor, note="", idempotency_key=None,
                    keep_safety_stock=channel.is_online)
     except IntegrityError:
@@ -474,10 +477,15 @@ def stock_reserve(
     return reservation
 
 
-def _reservation_lines(reservation: Reservation, reason: str, **deltas: int) -> list[_Change]:
+def _reservation_lines(reservation: Reservation, reason: str, *, known: Reservation | None = None,
+                       **deltas: int) -> list[_Change]:
+    """The stock changes for a hold's lines: read from `known` (the hold as stock_reserve returned it) when it
+    carries them, else from the database."""
+    lines = (known if known is not None and "lines" in getattr(known, "_prefetched_objects_cache", {})
+             else reservation).lines.all()
     return [
         _Change(line.location_id, line.variant_id, reason, {b: sign * line.quantity for b, sign in deltas.items()})
-        for line in reservation.lines.all()
+        for line in lines
     ]
 
 
@@ -513,7 +521,7 @@ def reservation_commit(*, reservation: Reservation, reference: str = "", actor=N
         )
     _set_status(locked, Reservation.Status.COMMITTED, closed_at=timezone.now(), reference=reference or locked.reference)
     _apply(
-        _reservation_lines(locked, Reason.COMMIT, reserved=-1, committed=1),
+        _reservation_lines(locked, Reason.COMMIT, known=reservation, reserved=-1, committed=1),
         reference=reference or f"reservation:{locked.pk}", actor=actor,
     )
     return locked
