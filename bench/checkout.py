@@ -62,7 +62,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.database import drop_database, recreate_database, with_database, without_password  # noqa: E402
+from bench.database import close_and_drop, recreate_database, with_database, without_password  # noqa: E402
 from orders.stripe_double import start_local_stripe  # noqa: E402
 
 BENCH_DB = "bench_checkout"
@@ -732,15 +732,7 @@ def main() -> int:
         stop(server)
         stop(localstripe)
         if database_made:
-            if "django.db" in sys.modules:
-                from django.db import connections
-
-                connections.close_all()
-            if args.keep:
-                say(f"kept database {BENCH_DB} (--keep); logs in {logs}")
-            else:
-                drop_database(admin_url, BENCH_DB)
-                say(f"dropped database {BENCH_DB}; logs in {logs}")
+            close_and_drop(admin_url, BENCH_DB, keep=args.keep, logs=logs, say=say)
 
 
 if __name__ == "__main__":

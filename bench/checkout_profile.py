@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.checkout import STRIPE_KEY, code_version, free_port, load_catalog, new_card, percentile  # noqa: E402
 from bench.database import (  # noqa: E402
-    drop_database,
+    close_and_drop,
     recreate_database,
     setup_django,
     without_password,
@@ -625,15 +625,7 @@ def main() -> int:
             localstripe.terminate()
             localstripe.wait(timeout=15)
         if database_made:
-            if "django.db" in sys.modules:
-                from django.db import connections
-
-                connections.close_all()
-            if args.keep:
-                say(f"kept database {BENCH_DB} (--keep); logs in {logs}")
-            else:
-                drop_database(admin_url, BENCH_DB)
-                say(f"dropped database {BENCH_DB}; logs in {logs}")
+            close_and_drop(admin_url, BENCH_DB, keep=args.keep, logs=logs, say=say)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """What the benchmarks that run in-process share: their own database on the PostgreSQL server named by
 DATABASE_URL (created fresh, dropped at the end) and Django set up against it, migrated."""
 import os
+import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -45,3 +46,16 @@ def setup_django(server: str, name: str, *, migrate: bool = True, **environ: str
     django.setup()
     if migrate:
         call_command("migrate", verbosity=0)
+
+
+def close_and_drop(admin_url: str, name: str, *, keep: bool, logs, say) -> None:
+    """End of a bench: close Django's connections (if it was set up), then drop its database unless kept."""
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+    if keep:
+        say(f"kept database {name} (--keep); logs in {logs}")
+    else:
+        drop_database(admin_url, name)
+        say(f"dropped database {name}; logs in {logs}")

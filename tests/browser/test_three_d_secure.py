@@ -65,6 +65,15 @@ def bank_check_opens(page):
     assert page.locator("#bank-check-status").inner_text() == "Waiting for your bank…"
 
 
+def at_the_bank_check(page, screens, store, card: str):
+    """A guest checks out one Organic Tee with `card` and the bank's check opens: the tee and the intent."""
+    tee, _, _ = stock_the_shop(store=store)
+    check_out_for_pickup(page, screens, store)
+    pay_with(page, card)
+    bank_check_opens(page)
+    return tee, CheckoutAttempt.objects.get().payment_intent
+
+
 def take_at_both_widths(page, screens, step: str):
     """A screenshot on a desktop and on a phone; on neither does the page scroll sideways."""
     for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -154,12 +163,8 @@ def test_a_shopper_who_confirms_with_their_bank_gets_the_order_authorised_for_it
 
 def test_a_shopper_whose_bank_check_fails_is_told_next_to_the_card_and_can_pay_with_another_card(
         browser_page, screens, store, stripe_double):
-    tee, _, _ = stock_the_shop(store=store)
     page = browser_page
-    check_out_for_pickup(page, screens, store)
-    pay_with(page, CHECKED_CARD)
-    bank_check_opens(page)
-    intent_id = CheckoutAttempt.objects.get().payment_intent
+    tee, intent_id = at_the_bank_check(page, screens, store, CHECKED_CARD)
     page.get_by_role("button", name="Fail authentication").click()
 
     page.wait_for_url(at("/checkout/"))
@@ -187,12 +192,8 @@ def test_a_shopper_whose_bank_check_fails_is_told_next_to_the_card_and_can_pay_w
 
 def test_a_card_the_bank_declines_after_the_check_is_refused_next_to_the_card_and_nothing_is_held(
         browser_page, screens, store, stripe_double):
-    tee, _, _ = stock_the_shop(store=store)
     page = browser_page
-    check_out_for_pickup(page, screens, store)
-    pay_with(page, CHECKED_THEN_DECLINED_CARD)
-    bank_check_opens(page)
-    intent_id = CheckoutAttempt.objects.get().payment_intent
+    tee, intent_id = at_the_bank_check(page, screens, store, CHECKED_THEN_DECLINED_CARD)
     page.get_by_role("button", name="Complete authentication").click()
 
     card_error = page.locator("#card-error")
