@@ -32,6 +32,8 @@ gunicorn runs with CONN_MAX_AGE set, so its backends persist; a process that sta
 counted for what was seen of it, and the report says so. The shoppers' client and the Stripe double are not
 counted (their CPU per order is shown apart), nor are PostgreSQL's shared processes (WAL writer, checkpointer).
 Beside it: the transactions PostgreSQL counted per order, and how busy the machine's cores were, by whom.
+As in production, checkouts hand their confirmation to a Celery worker through the broker (--broker, Redis by
+default): the worker's own CPU per order is reported apart, its PostgreSQL backend inside the PostgreSQL figure.
 At the end `manage.py verify_ledger` must find no drift, the orders in the database must match the 201s
 counted in every phase (warm-ups included), and the card payments authorised must match the card orders.
 """
@@ -90,6 +92,11 @@ def parse_args() -> argparse.Namespace:
                         help="seconds gunicorn, then each phase, runs first and does not count (default 3)")
     parser.add_argument("--stores", type=int, default=20, help="stores offering pickup (default 20)")
     parser.add_argument("--variants", type=int, default=500, help="variants in the catalog (default 500)")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/15",
+                        help="the Celery broker checkouts hand their confirmations to, with one Celery worker "
+                             "(solo pool) sending them, as in production (default redis://127.0.0.1:6379/15, its "
+                             "queue purged first); 'none': no broker and no worker, the confirmation is sent inside "
+                             "the request, as in the demo")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     return parser.parse_args()
 
@@ -97,7 +104,7 @@ def parse_args() -> argparse.Namespace:
 def reproduce_command(args: argparse.Namespace, admin_url: str) -> str:
     flags = [f"--pay {args.pay}", f"--seconds {args.seconds:g}", f"--shoppers {args.shoppers}",
              f"--workers {args.workers}", f"--warmup {args.warmup:g}", f"--stores {args.stores}",
-             f"--variants {args.variants}"]
+             f"--variants {args.variants}", f"--broker {shlex.quote(args.broker)}"]
     return f"DATABASE_URL={shlex.quote(without_password(admin_url))} .venv/bin/python bench/checkout.py {' '.join(flags)}"
 
 
@@ -252,7 +259,7 @@ class ServerCpu:
         return [k for k in self.last if k[0] == group]
 
 
-def watch_server_cpu(cpu: ServerCpu, *, master: int, database: str, admin_url: str, double: int,
+def watch_server_cpu(cpu: ServerCpu, *, master: int, database: str, admin_url: str, double: int, worker: int | None,
                      opens: float, closes: float) -> None:
     """Read the CPU of the web workers and the database's backends from `opens` to `closes` (monotonic), every
     POLL_SECONDS in between, so a process that ends inside the window still counts up to its last reading."""
@@ -260,7 +267,8 @@ def watch_server_cpu(cpu: ServerCpu, *, master: int, database: str, admin_url: s
         def processes() -> list[tuple[str, int]]:
             backends = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = "
                                     "'client backend'", (database,)).fetchall()
-            return [("web", pid) for pid in children_of(master)] + [("postgres", pid) for (pid,) in backends]
+            return ([("web", pid) for pid in children_of(master)] + [("postgres", pid) for (pid,) in backends]
+                    + [("worker", pid) for pid in [worker] if pid])
 
         def transactions() -> int:
             return conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
@@ -336,6 +344,10 @@ def server_cpu_report(cpu: ServerCpu, phase: "Phase", target_ms: float | None) -
                  f"each end)")
     if workers_changed:
         lines.append(f"  gunicorn workers changed inside the window: {len(workers_changed)} (counted as seen)")
+    if cpu.keys("worker"):
+        lines.append(f"  the Celery worker sending the confirmations after the response: "
+                     f"{cpu.seconds('worker') * per:.1f} ms/order, not in the figure above (its PostgreSQL "
+                     f"backend is)")
     lines.append(f"  not counted: the bench process (shoppers, this reading) {cpu.others['client'] * per:.1f} "
                  f"ms/order, the Stripe double {cpu.others['double'] * per:.1f} ms/order (same cores)")
     return lines
@@ -652,8 +664,10 @@ def main() -> int:
         "LOG_LEVEL": "ERROR",
         "CONN_MAX_AGE": "600",
     }
-    env.pop("CELERY_BROKER_URL", None)  # side effects run eagerly, as they would without a broker
-    localstripe = server = None
+    env.pop("CELERY_BROKER_URL", None)
+    if args.broker != "none":  # confirmations handed to a worker, as in production (else sent in the request)
+        env["CELERY_BROKER_URL"] = args.broker
+    localstripe = server = worker = None
     database_made = False
     load_before = os.getloadavg()[0]
     try:
@@ -690,7 +704,15 @@ def main() -> int:
                        env, logs / "gunicorn.log", "gunicorn", port)
 
         shoppers = {"args": args, "port": port, "stripe_port": stripe_port, "skus": skus, "stores": stores}
-        watched = {"master": server.pid, "database": BENCH_DB, "admin_url": admin_url, "double": localstripe.pid}
+        if args.broker != "none":
+            say(f"starting a Celery worker on {args.broker} (its queue purged first) …")
+            with (logs / "celery.log").open("wb") as out:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--purge",
+                     "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        watched = {"master": server.pid, "database": BENCH_DB, "admin_url": admin_url, "double": localstripe.pid,
+                   "worker": worker.pid if worker else None}
         # Every gunicorn worker's first requests are slow (imports, connections, the Stripe client): paid here,
         # by both ways of paying, they do not land in the first phase's measurement alone.
         say(f"warming gunicorn up: {args.shoppers} shoppers for {args.warmup:g} s, card and pay at pickup in turn …")
@@ -730,6 +752,7 @@ def main() -> int:
         return 0 if verified.returncode == 0 and counts_match and measured_all else 1
     finally:
         stop(server)
+        stop(worker)
         stop(localstripe)
         if database_made:
             close_and_drop(admin_url, BENCH_DB, keep=args.keep, logs=logs, say=say)

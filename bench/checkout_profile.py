@@ -97,13 +97,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="profile --trips more checkouts per payment method with pyinstrument (CPU time)")
     parser.add_argument("--top", type=int, default=25, help="functions listed by own time with --profile (25)")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/15",
+                        help="the Celery broker the checkout hands its confirmation to, as in production (default "
+                             "redis://127.0.0.1:6379/15, purged afterwards; no worker runs); 'none': no broker, so "
+                             "the confirmation is sent inside the request, as in the demo")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     return parser.parse_args()
 
 
 def reproduce_command(args: argparse.Namespace, admin_url: str) -> str:
     flags = [f"--trips {args.trips}", f"--warmup {args.warmup}", f"--pay {args.pay}", f"--stores {args.stores}",
-             f"--variants {args.variants}"]
+             f"--variants {args.variants}", f"--broker {shlex.quote(args.broker)}"]
     flags += ["--show-sql"] * args.show_sql + [f"--profile --top {args.top}"] * args.profile
     return (f"DATABASE_URL={shlex.quote(without_password(admin_url))} .venv/bin/python bench/checkout_profile.py "
             + " ".join(flags))
@@ -519,8 +523,10 @@ def main() -> int:
         say(f"starting the Stripe double on port {stripe_port} …")
         localstripe = start_local_stripe(stripe_port, log=logs / "localstripe.log")
         # As gunicorn runs in bench/checkout.py: a persistent connection (health-checked per request), tasks
-        # eager, mail written out (to files here rather than a console).
+        # handed to the broker (or, with --broker none, run in the request), mail written out to files.
         os.environ.pop("CELERY_BROKER_URL", None)
+        if args.broker != "none":
+            os.environ["CELERY_BROKER_URL"] = args.broker
         setup_django(admin_url, BENCH_DB, migrate=False, CONN_MAX_AGE="600", ALLOWED_HOSTS="testserver",
                      STRIPE_API_BASE=f"http://127.0.0.1:{stripe_port}", STRIPE_SECRET_KEY=STRIPE_KEY,
                      LOG_LEVEL="ERROR", EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
@@ -624,6 +630,10 @@ def main() -> int:
         if localstripe is not None and localstripe.poll() is None:
             localstripe.terminate()
             localstripe.wait(timeout=15)
+        if args.broker != "none" and "config.celery" in sys.modules:
+            from config.celery import app
+
+            say(f"purged {app.control.purge()} confirmations left waiting at the broker")
         if database_made:
             close_and_drop(admin_url, BENCH_DB, keep=args.keep, logs=logs, say=say)
 

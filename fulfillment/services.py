@@ -79,20 +79,21 @@ def _tell(order: Order, template: str, *, reference: str, **context) -> None:
 
 
 def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
-    """One fulfilment per sending location of a placed order (none for till sales, already handed over)."""
+    """One fulfilment per sending location of a placed order (none for till sales, already handed over), all
+    written at once with their lines. A fulfilment's history (its events) starts with its first step; when it
+    was made is its created_at."""
     if order.fulfilment == Order.Fulfilment.TILL:
         return []
     method = Fulfillment.Method.PICKUP if order.fulfilment == Order.Fulfilment.PICKUP else Fulfillment.Method.SHIP
-    created = []
     lines = list(order.lines.all())
-    for location_id in sorted({line.location_id for line in lines}):
-        fulfillment = Fulfillment.objects.create(order=order, location_id=location_id, method=method)
-        FulfillmentLine.objects.bulk_create([
-            FulfillmentLine(fulfillment=fulfillment, order_line=line, quantity=line.quantity)
-            for line in lines if line.location_id == location_id
-        ])
-        FulfillmentEvent.objects.create(fulfillment=fulfillment, to_status=Status.NEW)
-        created.append(fulfillment)
+    created = Fulfillment.objects.bulk_create([
+        Fulfillment(order=order, location_id=location_id, method=method)
+        for location_id in sorted({line.location_id for line in lines})
+    ])
+    FulfillmentLine.objects.bulk_create([
+        FulfillmentLine(fulfillment=fulfillment, order_line=line, quantity=line.quantity)
+        for fulfillment in created for line in lines if line.location_id == fulfillment.location_id
+    ])
     return created
 
 

@@ -9,6 +9,7 @@ from django.db.models import F, FloatField, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import ASin, Cos, Greatest, Least, Power, Radians, Sin, Sqrt
 
 from catalog.models import Channel, Product, Variant
+from core.reference import reference
 
 from .exceptions import LocationNotFound, NotOnStaff
 from .models import BUCKETS, Location, StockLevel, StockMovement
@@ -17,6 +18,11 @@ EARTH_RADIUS_KM = 6371.0088
 # Head office (merchandisers, operations): not limited to the stores whose staff they are on.
 ALL_LOCATIONS_PERMISSION = "inventory.all_locations"
 
+
+
+def store_named(code: str) -> Location | None:
+    """The active store with this code (where a shopper collects), kept in memory between requests."""
+    return reference(("stores",), lambda: {store.code: store for store in Location.objects.active().stores()}).get(code)
 
 def locations_for_staff(user) -> QuerySet[Location]:
     """The locations whose stock, documents, orders and fulfilments the user sees and works on: every one

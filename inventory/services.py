@@ -7,8 +7,9 @@ Locking policy
   (no bucket below zero; availability not below the floor), so the check and the change
   are one atomic step and no SELECT … FOR UPDATE round trip is needed. bench/stock_reserve.py
   measures this against lock-then-update (never slower; faster on spread stock).
-* The ledger rows are inserted before the rows are updated, so row locks are held only from
-  the first UPDATE to COMMIT.
+* A row's ledger row is inserted before the row is updated (on PostgreSQL by the same statement, a
+  data-modifying WITH; elsewhere all ledger rows first), so row locks are held only from the first
+  UPDATE to COMMIT.
 * Rows are always touched in (location_id, variant_id) order, so two multi-line changes that
   share rows queue behind each other instead of deadlocking.
 * Where a delta depends on the row itself (a count books counted − on hand; a till sale of units the
@@ -28,6 +29,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
@@ -102,10 +104,12 @@ def _merged(changes: Iterable[_Change]) -> list[_Change]:
     return [by_pair[pair] for pair in sorted(by_pair)]
 
 
-def _update_row(change: _Change, keep_safety_stock: bool) -> bool:
+def _update_row(change: _Change, keep_safety_stock: bool, ledger: StockMovement | None = None) -> bool:
     """One guarded UPDATE: applied only if no bucket goes below zero and availability stays above the
     floor. Written as SQL from the fixed bucket names: building it with ORM expressions cost more CPU
-    than the database spends on it (bench/stock_reserve.py)."""
+    than the database spends on it (bench/stock_reserve.py). With `ledger` (PostgreSQL), its movement row is
+    inserted by the same statement, first (a data-modifying WITH), and gets its id; a refused row leaves
+    that movement to the caller's rollback, as a refusal always raises."""
     sets, where = [], ["location_id = %s", "variant_id = %s"]
     set_params, where_params = [], [change.location_id, change.variant_id]
     for bucket, delta in change.deltas.items():
@@ -119,10 +123,26 @@ def _update_row(change: _Change, keep_safety_stock: bool) -> bool:
     if change.wanted > 0:
         where.append("on_hand >= committed + reserved + unavailable + %s" + (" + safety_stock" if keep_safety_stock else ""))
         where_params.append(change.wanted)
+    sql = f"UPDATE {StockLevel._meta.db_table} SET {', '.join(sets)} WHERE {' AND '.join(where)}"
+    params = set_params + where_params
+    if ledger is not None:
+        insert_sql, insert_params = _insert_sql(ledger)
+        sql, params = f"WITH ledger AS ({insert_sql}) {sql} RETURNING (SELECT id FROM ledger)", [*insert_params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {StockLevel._meta.db_table} SET {', '.join(sets)} WHERE {' AND '.join(where)}",
-                       set_params + where_params)
+        cursor.execute(sql, params)
+        if ledger is not None and cursor.rowcount == 1:
+            ledger.pk, ledger._state.adding, ledger._state.db = cursor.fetchone()[0], False, connection.alias
         return cursor.rowcount == 1
+
+
+def _insert_sql(movement: StockMovement) -> tuple[str, list]:
+    """`INSERT INTO inventory_stockmovement … RETURNING id` for one movement, as Django would write it."""
+    query = InsertQuery(StockMovement)
+    query.insert_values([f for f in StockMovement._meta.concrete_fields if not f.primary_key], [movement])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [StockMovement._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, list(params)
 
 
 def _refuse(changes: Sequence[_Change], keep_safety_stock: bool) -> None:
@@ -161,21 +181,21 @@ def _write(merged: list[_Change], *, reference: str, actor, note: str, idempoten
             [StockLevel(location_id=c.location_id, variant_id=c.variant_id) for c in created_rows],
             ignore_conflicts=True,
         )
-    now = timezone.now()
-    movements = StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                location_id=c.location_id, variant_id=c.variant_id, reason=c.reason, reference=reference,
-                note=note, actor=actor, created_at=now, idempotency_key=idempotency_key,
-                **{f"{b}_delta": d for b, d in c.deltas.items()},
-            )
-            for c in merged
-            if c.deltas
-        ]
-    )
-    for index, change in enumerate(merged):
-        if change.deltas and not _update_row(change, keep_safety_stock):
-            _refuse(merged[index:], keep_safety_stock)
+    now, changed = timezone.now(), [c for c in merged if c.deltas]
+    movements = [
+        StockMovement(
+            location_id=c.location_id, variant_id=c.variant_id, reason=c.reason, reference=reference,
+            note=note, actor=actor, created_at=now, idempotency_key=idempotency_key,
+            **{f"{b}_delta": d for b, d in c.deltas.items()},
+        )
+        for c in changed
+    ]
+    one_statement = connection.vendor == "postgresql"  # each movement written by its row's UPDATE
+    if not one_statement:
+        StockMovement.objects.bulk_create(movements)
+    for index, (change, movement) in enumerate(zip(changed, movements, strict=True)):
+        if not _update_row(change, keep_safety_stock, ledger=movement if one_statement else None):
+            _refuse(changed[index:], keep_safety_stock)
     return movements
 
 
@@ -211,18 +231,21 @@ def _apply(
     idempotency_key: str | None = None,
     keep_safety_stock: bool = False,
     book_found: bool = False,
+    savepoint: bool = True,
 ) -> list[StockMovement]:
     """Apply all changes or none; return the ledger rows written (or, on a replay, those written before).
     With book_found, a shortfall is first booked as found at the till (_found_at_till), in the same
     transaction; unlike the rest of _apply, those rows are locked before the ledger is written, because
-    each shortfall is read under that lock."""
+    each shortfall is read under that lock. With savepoint=False (no key), a caller inside a transaction that
+    is all or nothing saves the savepoint's two statements: a refusal then leaves its transaction to be rolled
+    back whole (Django runs nothing more in it)."""
     merged = _merged(changes)
     if idempotency_key:
         earlier = list(StockMovement.objects.filter(idempotency_key=idempotency_key))
         if earlier:
             return earlier
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint or bool(idempotency_key)):
             found = []
             if book_found:
                 # The corrections carry no key: a replay is recognised by the sale's movements.
@@ -380,12 +403,14 @@ def stock_sell(
 
 def stock_commit(
     *, lines: Sequence[StockLine], channel: Channel, reference: str = "", actor=None,
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, savepoint: bool = True,
 ) -> list[StockMovement]:
-    """Promise available units to an order without a prior hold (online channels keep safety stock)."""
+    """Promise available units to an order without a prior hold (online channels keep safety stock).
+    savepoint=False: see _apply."""
     return _apply(
         _changes(lines, Reason.COMMIT, committed=1),
         reference=reference, actor=actor, idempotency_key=idempotency_key, keep_safety_stock=channel.is_online,
+        savepoint=savepoint,
     )
 
 
@@ -507,24 +532,27 @@ def reservation_release(*, reservation: Reservation, actor=None) -> Reservation:
     return locked
 
 
-@transaction.atomic
-def reservation_commit(*, reservation: Reservation, reference: str = "", actor=None) -> Reservation:
-    """The order is placed: held units become committed to it. Committing twice changes nothing."""
-    locked = _lock_reservation(reservation)
-    if locked.status == Reservation.Status.COMMITTED:
-        return locked
-    if locked.status == Reservation.Status.EXPIRED or (
-        locked.status == Reservation.Status.ACTIVE and locked.expires_at <= timezone.now()
-    ):
-        raise ReservationExpired(
-            f"The hold on this stock lapsed at {locked.expires_at:%H:%M:%S}; reserve again.", reservation=locked.pk
+def reservation_commit(*, reservation: Reservation, reference: str = "", actor=None,
+                       savepoint: bool = True) -> Reservation:
+    """The order is placed: held units become committed to it. Committing twice changes nothing.
+    savepoint=False: see _apply."""
+    with transaction.atomic(savepoint=savepoint):
+        locked = _lock_reservation(reservation)
+        if locked.status == Reservation.Status.COMMITTED:
+            return locked
+        if locked.status == Reservation.Status.EXPIRED or (
+            locked.status == Reservation.Status.ACTIVE and locked.expires_at <= timezone.now()
+        ):
+            raise ReservationExpired(
+                f"The hold on this stock lapsed at {locked.expires_at:%H:%M:%S}; reserve again.", reservation=locked.pk
+            )
+        _set_status(locked, Reservation.Status.COMMITTED, closed_at=timezone.now(),
+                    reference=reference or locked.reference)
+        _apply(  # inside this block's savepoint (if any): a refusal undoes the status too
+            _reservation_lines(locked, Reason.COMMIT, known=reservation, reserved=-1, committed=1),
+            reference=reference or f"reservation:{locked.pk}", actor=actor, savepoint=False,
         )
-    _set_status(locked, Reservation.Status.COMMITTED, closed_at=timezone.now(), reference=reference or locked.reference)
-    _apply(
-        _reservation_lines(locked, Reason.COMMIT, known=reservation, reserved=-1, committed=1),
-        reference=reference or f"reservation:{locked.pk}", actor=actor,
-    )
-    return locked
+        return locked
 
 
 def reservations_release_expired(*, now=None) -> int:

@@ -3,7 +3,9 @@ email's first line is its subject), rendered when queued, so what is sent is wha
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.template import Context
 from django.template.loader import get_template
 
@@ -36,8 +38,6 @@ def message_queue(
     for chosen, address in to.media(marketing=marketing):
         if medium is not None and chosen != medium:
             continue
-        if reference and _queued(template, reference, chosen):
-            continue
         subject, body = _render(template, chosen, {**context, "recipient": to, "site_url": settings.SITE_URL})
         message = OutboxMessage(customer_id=to.customer_id, medium=chosen, recipient=address, template=template,
                                 subject=subject, body=body, marketing=marketing, reference=reference)
@@ -49,30 +49,28 @@ def message_queue(
     return messages
 
 
-def _queued(template: str, reference: str, medium: str) -> bool:
-    return OutboxMessage.objects.filter(template=template, reference=reference, medium=medium).exists()
-
-
 def _saved_once(message: OutboxMessage) -> bool:
-    """Write the message unless the same one is already there. Another transaction writing it at this
-    moment makes this insert wait for it, then fail on outbox_once_per_reference: the savepoint keeps the
-    caller's transaction going without it."""
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        if message.reference and _queued(message.template, message.reference, message.medium):
-            return False
-        raise
+    """Write the message unless the same one (template, reference, medium) is there, in one statement:
+    INSERT ... ON CONFLICT DO NOTHING RETURNING id. Another transaction writing the same one at this moment
+    makes it wait for that one, then write nothing; the caller's transaction goes on either way."""
+    query = InsertQuery(OutboxMessage, on_conflict=OnConflict.IGNORE)
+    query.insert_values([f for f in OutboxMessage._meta.concrete_fields if not f.primary_key], [message])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [OutboxMessage._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk, message._state.adding, message._state.db = row[0], False, connection.alias
     return True
 
 
 def _enqueue(ids: list[int]) -> None:
-    """Hand the messages to the broker; if it is down they stay pending and the sweep sends them. Messages
-    already sent by the time the transaction committed (the demo's history marks its past messages sent)
-    are not handed over at all."""
-    waiting = OutboxMessage.objects.filter(pk__in=ids).exclude(status=OutboxMessage.Status.SENT)
-    for pk in waiting.order_by("pk").values_list("pk", flat=True):
+    """Hand the messages to the broker; if it is down they stay pending and the sweep sends them. One already
+    sent by then (the demo's history marks its past messages sent) is skipped by the delivery."""
+    for pk in ids:
         try:
             deliver_message.delay(pk)
         except Exception:  # noqa: BLE001  broker outage: the row is safe in the outbox

@@ -27,7 +27,7 @@ from customers.models import Customer
 from customers.selectors import cart_view
 from inventory.exceptions import InsufficientStock, LocationNotFound, NotOnStaff
 from inventory.models import Location
-from inventory.selectors import staff_location_get
+from inventory.selectors import staff_location_get, store_named
 
 from . import claims, services, stripe_gateway
 from .exceptions import (
@@ -242,9 +242,8 @@ class CheckoutAPI(ChannelMixin, APIView):
     def post(self, request):
         key = _scoped_key(request)
         fingerprint = services.request_fingerprint({"body": request.data, "channel": self.channel.code})
-        earlier = services.checkout_replay(idempotency_key=key, fingerprint=fingerprint)
-        if earlier is not None:
-            return checkout_answer(request, earlier, placed_now=False)
+        # A retry whose first request placed the order finds the cart ordered, below; one that is still
+        # running, or waits for the bank, is answered by order_place when it claims the key.
         data = CheckoutIn(data=request.data)
         data.is_valid(raise_exception=True)
         cart = current_cart(request, self.channel)
@@ -256,7 +255,7 @@ class CheckoutAPI(ChannelMixin, APIView):
         choice = checkout_choice(request, self.channel, cart, data.validated_data)
         placed = services.order_place(cart=cart, choice=choice, idempotency_key=key, fingerprint=fingerprint,
                                       actor=request.user if request.user.is_authenticated else None)
-        return checkout_answer(request, placed, placed_now=True)
+        return checkout_answer(request, placed, placed_now=getattr(placed, "placed_now", False))
 
 
 def checkout_answer(request, placed, *, placed_now: bool) -> Response:
@@ -291,7 +290,7 @@ def checkout_choice(request, channel, cart, data, need_email: bool = True) -> se
     """The shopper's choices from a checkout (or quote) body, with saved addresses looked up."""
     store, ship_to = None, None
     if data["fulfilment"] == Order.Fulfilment.PICKUP:
-        store = Location.objects.active().stores().filter(code=data.get("store") or "").first()
+        store = store_named(data.get("store") or "")
         if store is None:
             raise ValidationError({"store": ["Choose a store by its code."]})
     elif data.get("address_id") is not None:

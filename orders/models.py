@@ -113,6 +113,8 @@ class Order(models.Model):
         FULFILLED = "fulfilled", "Fulfilled"
         CANCELLED = "cancelled", "Cancelled"
 
+    placed_now = False  # not a column: True on the instance a checkout has just recorded (201, not a replay)
+
     TRANSITIONS = {
         Status.PLACED: {Status.PARTLY_FULFILLED, Status.FULFILLED, Status.CANCELLED},
         Status.PARTLY_FULFILLED: {Status.FULFILLED, Status.CANCELLED},

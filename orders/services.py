@@ -1,12 +1,14 @@
 """Every write about orders and money: checkout from any channel, the till sale, cancelling,
 capturing and refunding payments, and applying Stripe webhooks.
 
-Checkout runs in three steps so that no Stripe call happens while stock rows are locked:
-  1. claim the Idempotency-Key, quote the cart (orders.pricing: lines, discount, delivery, tax), route it,
-     and reserve the stock (short transaction);
+A checkout quotes the cart first (orders.pricing: lines, discount, delivery, tax) and routes it. With nothing
+to ask a card (pay at pickup, or nothing to pay) it is then one transaction: claim the Idempotency-Key, redeem
+the voucher, write the order with frozen prices, commit the stock at the routed locations (a guarded UPDATE
+per line: never oversold), close the cart, make the fulfilments, queue the confirmation. A card checkout runs
+in three steps so that no Stripe call happens while stock rows are locked:
+  1. claim the key and hold the stock (short transactions);
   2. authorise the card at Stripe (no transaction open);
-  3. in one transaction: redeem the voucher, write the order with frozen prices, commit the reserved
-     stock at the routed locations, close the cart, queue the order confirmation.
+  3. in one transaction: the same as above, committing the held stock.
 Any failure after step 1 releases the hold, and after step 2 also voids the authorisation.
 
 When the shopper's bank wants to check it is them (3-D Secure), step 3 waits: the claim keeps what the order
@@ -20,6 +22,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,7 +34,7 @@ from django.utils import timezone
 
 from catalog.models import Channel, Variant
 from catalog.selectors import prices_in_force
-from core.exceptions import InvalidTransition
+from core.exceptions import DomainError, InvalidTransition
 from core.money import format_money, shares
 from customers.attribution import attribution_for
 from customers.models import Address, Cart, Customer, Interaction
@@ -43,6 +46,7 @@ from inventory.services import (
     StockLine,
     reservation_commit,
     reservation_release,
+    stock_commit,
     stock_release_committed,
     stock_reserve,
     stock_sell,
@@ -210,15 +214,24 @@ def _lapsed_by(moment: datetime) -> Q:
             | Q(authenticate_by__lt=moment))
 
 
-def _claim(idempotency_key: str, fingerprint: str) -> "CheckoutAttempt | Order | AwaitingAuthentication":
-    for _ in range(2):
+def _claim(idempotency_key: str, fingerprint: str, then: "Callable[[CheckoutAttempt], Order] | None" = None
+           ) -> "CheckoutAttempt | Order | AwaitingAuthentication":
+    """Claim the key: a new CheckoutAttempt, or what an earlier request with it placed. With `then`, the
+    checkout is recorded by then(attempt) in the transaction that claims the key (the attempt is written with
+    its order, before any stock row is touched), so a second request with the key waits on the claim's row and
+    then answers the order the first one placed."""
+    for round_ in range(2):
         try:
             with transaction.atomic():
+                if then is not None:  # the claim is written with its order, as the order's first companion
+                    return then(CheckoutAttempt(key=idempotency_key, fingerprint=fingerprint))
                 return CheckoutAttempt.objects.create(key=idempotency_key, fingerprint=fingerprint)
-        except IntegrityError:  # another request with this key got there first
+        except IntegrityError as refused:  # another request with this key got there first
             earlier = CheckoutAttempt.objects.select_related("order").filter(key=idempotency_key).first()
-            if earlier is None:  # ...and failed and let go of the key in the meantime
-                break
+            if earlier is None:  # ...and failed and let go of the key in the meantime (or it was not the key)
+                if then is not None and round_ == 1:
+                    raise refused
+                continue
             if (earlier.order_id is None and earlier.fingerprint == fingerprint and _lapsed(earlier)
                     and _claim_take_over(earlier)):
                 continue  # it was left by a request that died, or by a shopper who never finished: claim it afresh
@@ -380,44 +393,53 @@ def order_place(
     *, cart: Cart, choice: CheckoutChoice, idempotency_key: str, fingerprint: str, actor=None
 ) -> "Order | AwaitingAuthentication":
     """Turn a cart into an order: stock committed where it is routed, card authorised, prices frozen. A card
-    whose bank wants to check the shopper first answers AwaitingAuthentication, and checkout_finish records it."""
+    whose bank wants to check the shopper first answers AwaitingAuthentication, and checkout_finish records it.
+    A retry with the key answers what the first request placed; `placed_now` is True only on an order this
+    call recorded."""
+    try:
+        _check_payment(choice)
+        checkout = checkout_quote(cart=cart, choice=choice)
+    except DomainError:  # perhaps a retry, after the cart was ordered by the first request with this key
+        earlier = checkout_replay(idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if earlier is not None:
+            return earlier
+        raise
+    if choice.payment_method != Payment.Method.CARD or checkout.quote.total <= 0:
+        # Nothing to ask the card: claim, stock and order in one transaction, no hold.
+        return _claim(idempotency_key, fingerprint,
+                      then=lambda attempt: _record(cart, choice, attempt, actor, checkout, None, None))
+    if not choice.card:
+        raise CheckoutRefused("Give the card to pay with.", field="payment_method_id")
     claimed = _claim(idempotency_key, fingerprint)
     if not isinstance(claimed, CheckoutAttempt):
         return claimed
     try:
-        return _place(cart, choice, claimed, actor)
+        return _pay_by_card(cart, choice, claimed, actor, checkout)
     except BaseException:
         _give_up(claimed)
         raise
 
 
-def _place(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor) -> "Order | AwaitingAuthentication":
-    _check_payment(choice)
-    checkout = checkout_quote(cart=cart, choice=choice)
-    total = checkout.quote.total
-    if choice.payment_method == Payment.Method.CARD and total > 0 and not choice.card:
-        raise CheckoutRefused("Give the card to pay with.", field="payment_method_id")
-    routed = checkout.routed
+def _pay_by_card(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, actor, checkout: Checkout
+                 ) -> "Order | AwaitingAuthentication":
+    """Hold the stock, ask the card with no transaction open, then record the order (or wait for the bank)."""
     with transaction.atomic():  # under the claim's lock: a takeover either comes first (no hold) or finds it
         _still_claimed(attempt)
-        hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in routed],
+        hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in checkout.routed],
                              channel=choice.channel, reference=f"checkout:{attempt.pk}")
-
-    intent = None
-    if choice.payment_method == Payment.Method.CARD and total > 0:
-        intent = stripe_gateway.authorise(
-            amount=total, currency=checkout.quote.currency, payment_method=choice.card,
-            reference=f"checkout:{attempt.pk}", return_url=choice.return_url,
-            created=lambda intent_id: _note_intent(attempt, intent_id))
+    intent = stripe_gateway.authorise(
+        amount=checkout.quote.total, currency=checkout.quote.currency, payment_method=choice.card,
+        reference=f"checkout:{attempt.pk}", return_url=choice.return_url,
+        created=lambda intent_id: _note_intent(attempt, intent_id))
     with transaction.atomic():
-        if intent is not None and intent.status == "requires_action":
+        _still_claimed(attempt)
+        if intent.status == "requires_action":
             return _await_authentication(cart, choice, attempt, actor, hold, intent)
         return _record(cart, choice, attempt, actor, checkout, hold, intent)
 
 
 def _await_authentication(cart, choice, attempt, actor, hold: Reservation, intent) -> AwaitingAuthentication:
     """Keep what the order will be made of on the claim, until the hold lapses; the hold stays."""
-    _still_claimed(attempt)
     CheckoutAttempt.objects.filter(pk=attempt.pk).update(
         authenticate_by=hold.expires_at, cart=cart, placed_by=actor, choice=_choice_saved(choice))
     return AwaitingAuthentication(key=attempt.key, payment_intent=intent.id, client_secret=intent.client_secret,
@@ -557,8 +579,10 @@ def _note_intent(attempt: CheckoutAttempt, intent_id: str) -> None:
         raise CheckoutInProgress("This checkout took too long and was taken over by a retry; it was not placed.")
 
 
-def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> Order:
-    _still_claimed(attempt)
+def _record(cart, choice, attempt, actor, checkout: Checkout, hold: Reservation | None, intent) -> Order:
+    """Write the order in the caller's transaction, which holds the claim (just made, or locked): the voucher
+    redeemed, prices frozen, the held stock committed (or, with no hold, committed now where it is routed),
+    the cart closed, fulfilments made and the confirmation queued."""
     q, voucher = checkout.quote, checkout.voucher
     if voucher is not None:  # re-checked under the voucher's lock: the last use cannot be taken twice
         locked = Voucher.objects.select_for_update().filter(pk=voucher.pk).first()
@@ -584,6 +608,8 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
             "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,
         }),
     )
+    attempt.order = order  # a claim made with its order is written now (before any stock row is locked)
+    attempt.save(update_fields=None if attempt.pk is None else ["order"])
     lines = OrderLine.objects.bulk_create(_order_lines(order, checkout.routed, q))
     _lines_known(order, lines)
     if voucher is not None:
@@ -596,10 +622,14 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold, intent) -> O
         stripe_payment_intent=intent.id if intent is not None else None,
     )
     OrderEvent.objects.create(order=order, to_status=Order.Status.PLACED, actor=actor)
-    reservation_commit(reservation=hold, reference=f"order:{order.number}", actor=actor)
+    # No savepoints: a refusal rolls the whole order back (the caller's atomic block is all or nothing).
+    if hold is not None:
+        reservation_commit(reservation=hold, reference=f"order:{order.number}", actor=actor, savepoint=False)
+    else:
+        stock_commit(lines=[StockLine(r.location, r.variant, r.quantity) for r in checkout.routed],
+                     channel=choice.channel, reference=f"order:{order.number}", actor=actor, savepoint=False)
     Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, updated_at=timezone.now())
-    attempt.order = order
-    attempt.save(update_fields=["order"])
+    order.placed_now = True
     order_placed.send(sender=Order, order=order)
     if cart.customer_id:
         interaction_record(customer=cart.customer, kind=Interaction.Kind.ORDER_PLACED, channel=choice.channel,

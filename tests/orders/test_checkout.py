@@ -456,3 +456,24 @@ def test_the_customer_page_lists_orders_from_every_channel(admin_client, shelf, 
 
     assert online in page and at_till in page
     assert "Mobile app" in page and "Store till" in page
+
+
+def test_a_store_closed_to_pickup_in_the_admin_is_refused_at_the_next_checkout(shopper, shelf, store,
+                                                                               django_capture_on_commit_callbacks):
+    """Stores are kept in memory between requests (core.reference): a change saved through the ORM is seen at once."""
+    fill(shopper, ("TEE-NAVY-M", 1))
+    pickup = {"fulfilment": "pickup", "store": store.code, "payment_method": "pay_at_pickup"}
+    assert shopper.post("/api/v1/checkout/quote/", pickup, format="json").status_code == 200  # the store, kept
+    with django_capture_on_commit_callbacks(execute=True):
+        store.offers_pickup = False
+        store.save()  # as the admin would
+
+    refused = checkout(shopper, fulfilment="pickup", store=store.code, payment_method="pay_at_pickup")
+
+    assert refused.status_code == 422 and refused.json()["detail"]["field"] == "store"
+    assert not Order.objects.exists() and level(store, shelf[0]).committed == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        store.offers_pickup = True
+        store.save()
+    assert checkout(shopper, fulfilment="pickup", store=store.code, payment_method="pay_at_pickup").status_code == 201
