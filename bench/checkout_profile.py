@@ -284,12 +284,13 @@ class Shopper:
             payload = {}
         return sample, payload
 
-    def trip(self, method: str, around_checkout=None) -> list[Sample]:
-        """A cart add and a checkout; `around_checkout` (start(), stop()) is started and stopped around the
-        checkout request."""
+    def trip(self, method: str, around_checkout=None, around_cart=None) -> list[Sample]:
+        """A cart add and a checkout; `around_checkout` and `around_cart` (start(), stop()) are started and
+        stopped around the checkout and the cart request."""
         self.trips += 1
         cart, payload = self.request("cart", method, "/api/v1/cart/lines/",
-                                     {"sku": self.rng.choice(self.skus), "quantity": self.rng.randint(1, 2)}, {})
+                                     {"sku": self.rng.choice(self.skus), "quantity": self.rng.randint(1, 2)}, {},
+                                     around=around_cart)
         if cart.status != 201:
             raise SystemExit(f"adding to the cart answered {cart.status}: {payload}")
         paying = {"payment_method": method}
@@ -407,8 +408,8 @@ class Captured:
 
 def capture_check(shopper: Shopper, method: str, connection, show_sql: bool) -> list[str]:
     """One more checkout, under CaptureQueriesContext: Django's log against the counter, and the statements."""
-    captured = Captured(connection)
-    _, checkout = shopper.trip(method, around_checkout=captured)
+    captured, captured_cart = Captured(connection), Captured(connection)
+    cart, checkout = shopper.trip(method, around_checkout=captured, around_cart=captured_cart)
     logged = captured.context.captured_queries
     markers = Counter(q["sql"] for q in logged if q["sql"] in ("BEGIN", "COMMIT", "ROLLBACK"))
     statements = len(logged) - markers.total()
@@ -419,20 +420,26 @@ def capture_check(shopper: Shopper, method: str, connection, show_sql: bool) -> 
              f"{'(the same)' if len(sent.statements) == statements else '(DIFFERENT)'} + {sent.health_checks} "
              f"health check (not in Django's log), and {sent.commits_sent} COMMITs sent"]
     if show_sql:
-        lines += ["", "statements of that checkout, in order (T = inside a transaction, A = autocommit; ms from "
-                      "sending it to having its rows; BEGIN and COMMIT where Django logged them):"]
-        if sent.health_checks:
-            lines.append("    0 A     --   SELECT 1  (the health check, through psycopg directly)")
-        flags = iter(sent.statements)
-        n = 0
-        for query in logged:
-            sql = query["sql"]
-            if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
-                lines.append(f"      ---  {sql}")
-                continue
-            n += 1
-            in_tx, _, seconds = next(flags, (None, "", float("nan")))
-            lines.append(f"  {n:3d} {'T' if in_tx else 'A'} {seconds * 1000:5.2f}  {one_line(sql)}")
+        for what, request, log in (("add to cart", cart, captured_cart.context.captured_queries),
+                                   ("checkout", checkout, logged)):
+            lines += ["", f"statements of that trip's {what}, in order (T = inside a transaction, A = autocommit; "
+                          f"ms from sending it to having its rows; BEGIN and COMMIT where Django logged them):"]
+            lines += statement_lines(request.sent, log)
+    return lines
+
+
+def statement_lines(sent: "Sent", logged: list[dict]) -> list[str]:
+    lines = ["    0 A     --   SELECT 1  (the health check, through psycopg directly)"] if sent.health_checks else []
+    flags = iter(sent.statements)
+    n = 0
+    for query in logged:
+        sql = query["sql"]
+        if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
+            lines.append(f"      ---  {sql}")
+            continue
+        n += 1
+        in_tx, _, seconds = next(flags, (None, "", float("nan")))
+        lines.append(f"  {n:3d} {'T' if in_tx else 'A'} {seconds * 1000:5.2f}  {one_line(sql)}")
     return lines
 
 

@@ -223,11 +223,12 @@ def cart_add_line(*, cart: Cart, variant: Variant, quantity: int, channel: Chann
     """Add units of a variant (to an existing line if there is one), within what can be supplied."""
     cart = _lock(cart)
     _check_quantity(quantity)
-    line = cart.lines.filter(variant=variant).first()
+    lines = list(cart.lines.all())  # at most MAX_CART_LINES: one read for the line and the count
+    line = next((l for l in lines if l.variant_id == variant.pk), None)
     total = quantity + (line.quantity if line else 0)
     if total > MAX_LINE_QUANTITY:
         raise ValidationError({"quantity": [f"At most {MAX_LINE_QUANTITY} of one item per order."]})
-    if line is None and cart.lines.count() >= MAX_CART_LINES:
+    if line is None and len(lines) >= MAX_CART_LINES:
         raise ValidationError({"sku": [f"A basket holds at most {MAX_CART_LINES} different items."]})
     _check_sellable(cart, channel, variant, total)
     if line:

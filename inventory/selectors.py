@@ -97,15 +97,21 @@ def store_list(*, latitude: float | None = None, longitude: float | None = None)
     return stores.annotate(distance_km=distance_km_expression(latitude, longitude)).order_by("distance_km", "code")
 
 
+def shipping_location_ids() -> list[int]:
+    """The active locations that ship orders (delivery's sources), kept in memory between requests."""
+    return reference(("shipping-locations",),
+                     lambda: list(Location.objects.active().filter(ships_orders=True).values_list("pk", flat=True)))
+
+
 def sellable_by_variant(*, variant_ids, channel: Channel, location: Location | None = None) -> dict[int, int]:
     """Units each variant can be sold in one query: at `location` (pickup, the till), or, without one,
     across every active location that ships orders (delivery). Variants with no stock are absent (0)."""
     if location is not None:
         places = [location.pk] if location.is_active else []
     else:
-        # Ids first, so the stock query starts from the (variant, location) index instead of
-        # walking every shipping location's rows (bench/availability.py).
-        places = list(Location.objects.active().filter(ships_orders=True).values_list("pk", flat=True))
+        # Ids first (kept in memory), so the stock query starts from the (variant, location) index
+        # instead of walking every shipping location's rows (bench/availability.py).
+        places = shipping_location_ids()
     levels = StockLevel.objects.filter(variant_id__in=variant_ids, location_id__in=places)
     return dict(
         levels.values("variant_id")

@@ -29,11 +29,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
 from core.exceptions import InvalidTransition
+from core.inserts import insert, insert_sql, saved_as
 
 from .exceptions import InsufficientStock, InvalidQuantity, ReservationExpired, ShortLine, StockConflict
 from .models import (
@@ -126,23 +126,13 @@ def _update_row(change: _Change, keep_safety_stock: bool, ledger: StockMovement 
     sql = f"UPDATE {StockLevel._meta.db_table} SET {', '.join(sets)} WHERE {' AND '.join(where)}"
     params = set_params + where_params
     if ledger is not None:
-        insert_sql, insert_params = _insert_sql(ledger)
-        sql, params = f"WITH ledger AS ({insert_sql}) {sql} RETURNING (SELECT id FROM ledger)", [*insert_params, *params]
+        ledger_sql, ledger_params = insert_sql([ledger])
+        sql, params = f"WITH ledger AS ({ledger_sql}) {sql} RETURNING (SELECT id FROM ledger)", [*ledger_params, *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if ledger is not None and cursor.rowcount == 1:
-            ledger.pk, ledger._state.adding, ledger._state.db = cursor.fetchone()[0], False, connection.alias
+            saved_as(ledger, cursor.fetchone()[0])
         return cursor.rowcount == 1
-
-
-def _insert_sql(movement: StockMovement) -> tuple[str, list]:
-    """`INSERT INTO inventory_stockmovement … RETURNING id` for one movement, as Django would write it."""
-    query = InsertQuery(StockMovement)
-    query.insert_values([f for f in StockMovement._meta.concrete_fields if not f.primary_key], [movement])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [StockMovement._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    return sql, list(params)
 
 
 def _refuse(changes: Sequence[_Change], keep_safety_stock: bool) -> None:
@@ -459,11 +449,12 @@ def _set_status(obj, new: str, **fields) -> None:
 
 def stock_reserve(
     *, lines: Sequence[StockLine], channel: Channel, hold_for: timedelta | None = None, reference: str = "",
-    actor=None, idempotency_key: str | None = None,
+    actor=None, idempotency_key: str | None = None, savepoint: bool = True,
 ) -> Reservation:
     """Hold units for a checkout until it is committed, released, or the hold lapses.
 
     Online channels cannot hold a location's safety stock. Every short line is reported at once.
+    savepoint=False (no key): see _apply.
     """
     if not lines:
         raise InvalidQuantity("A reservation needs at least one line.", field="lines")
@@ -474,20 +465,18 @@ def stock_reserve(
             return earlier
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint or bool(idempotency_key)):
             # The document rows are written before any stock row is locked, keeping the lock short.
-            reservation = Reservation.objects.create(
+            [reservation] = insert([Reservation(
                 channel=channel, reference=reference, actor=actor, created_at=now,
                 expires_at=now + (hold_for or settings.STOCK_RESERVATION_HOLD), idempotency_key=idempotency_key,
-            )
+            )])
             merged = _merged(changes)
-            held = ReservationLine.objects.bulk_create(
-                [
-                    ReservationLine(reservation=reservation, location_id=c.location_id, variant_id=c.variant_id,
-                                    quantity=c.deltas["reserved"])
-                    for c in merged
-                ]
-            )
+            held = insert([
+                ReservationLine(reservation=reservation, location_id=c.location_id, variant_id=c.variant_id,
+                                quantity=c.deltas["reserved"])
+                for c in merged
+            ])
             known = ReservationLine.objects.filter(reservation=reservation)  # a hold's lines never change:
             known._result_cache, known._prefetch_done = held, True  # committing it need not read them back
             reservation._prefetched_objects_cache = {"lines": known}

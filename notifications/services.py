@@ -3,11 +3,11 @@ email's first line is its subject), rendered when queued, so what is sent is wha
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery
+from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template
+
+from core.inserts import insert
 
 from .models import OutboxMessage
 from .recipients import Recipient
@@ -53,18 +53,7 @@ def _saved_once(message: OutboxMessage) -> bool:
     """Write the message unless the same one (template, reference, medium) is there, in one statement:
     INSERT ... ON CONFLICT DO NOTHING RETURNING id. Another transaction writing the same one at this moment
     makes it wait for that one, then write nothing; the caller's transaction goes on either way."""
-    query = InsertQuery(OutboxMessage, on_conflict=OnConflict.IGNORE)
-    query.insert_values([f for f in OutboxMessage._meta.concrete_fields if not f.primary_key], [message])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [OutboxMessage._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk, message._state.adding, message._state.db = row[0], False, connection.alias
-    return True
+    return bool(insert([message], unless_conflict=True))
 
 
 def _enqueue(ids: list[int]) -> None:

@@ -426,7 +426,7 @@ def _pay_by_card(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, a
     with transaction.atomic():  # under the claim's lock: a takeover either comes first (no hold) or finds it
         _still_claimed(attempt)
         hold = stock_reserve(lines=[StockLine(r.location, r.variant, r.quantity) for r in checkout.routed],
-                             channel=choice.channel, reference=f"checkout:{attempt.pk}")
+                             channel=choice.channel, reference=f"checkout:{attempt.pk}", savepoint=False)
     intent = stripe_gateway.authorise(
         amount=checkout.quote.total, currency=checkout.quote.currency, payment_method=choice.card,
         reference=f"checkout:{attempt.pk}", return_url=choice.return_url,
