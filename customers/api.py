@@ -219,8 +219,8 @@ class InteractionOut(serializers.Serializer):
 # Views ----------------------------------------------------------------------------------------
 
 
-def cart_response(cart, channel, code=status.HTTP_200_OK) -> Response:
-    response = Response(CartOut(cart_view(cart=cart, channel=channel)).data, status=code)
+def cart_response(cart, channel, code=status.HTTP_200_OK, view=None) -> Response:
+    response = Response(CartOut(view or cart_view(cart=cart, channel=channel)).data, status=code)
     if cart is not None and cart.customer_id is None:
         response[CART_TOKEN_HEADER] = str(cart.token)
     return response
@@ -253,8 +253,9 @@ class CartLinesAPI(ChannelMixin, APIView):
         if variant is None:
             raise ValidationError({"sku": [f"No product has SKU {data.validated_data['sku']!r}."]})
         cart = current_cart(request, self.channel, create=True)
-        services.cart_add_line(cart=cart, variant=variant, quantity=data.validated_data["quantity"], channel=self.channel)
-        return cart_response(cart, self.channel, status.HTTP_201_CREATED)
+        view = services.cart_add_line(cart=cart, variant=variant, quantity=data.validated_data["quantity"],
+                                      channel=self.channel)
+        return cart_response(cart, self.channel, status.HTTP_201_CREATED, view=view)
 
 
 @extend_schema(tags=["cart"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])

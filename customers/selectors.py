@@ -62,13 +62,22 @@ class CartView:
 
 
 def cart_view(*, cart: Cart | None, channel: Channel) -> CartView:
-    """The cart priced for this channel, with availability where it will be fulfilled. Four queries."""
+    """The cart priced for this channel, with availability where it will be fulfilled. Three queries."""
     if cart is None:
         return CartView(cart=None, channel=channel, lines=[])
-    lines = list(cart.lines.select_related("variant__product").order_by("added_at", "id"))
+    lines = cart_lines(cart)
     ids = [l.variant_id for l in lines]
-    prices = prices_in_force(variant_ids=ids, channel=channel)
-    sellable = cart_sellable(cart=cart, channel=channel, variant_ids=ids) if ids else {}
+    return cart_view_of(cart, channel, lines, prices_in_force(variant_ids=ids, channel=channel),
+                        cart_sellable(cart=cart, channel=channel, variant_ids=ids) if ids else {})
+
+
+def cart_lines(cart: Cart) -> list[CartLine]:
+    """The cart's lines with their variants and products, in the order they were added."""
+    return list(cart.lines.select_related("variant__product").order_by("added_at", "id"))
+
+
+def cart_view_of(cart: Cart, channel: Channel, lines: list[CartLine], prices: dict, sellable: dict) -> CartView:
+    """A CartView from lines, prices (prices_in_force) and units (cart_sellable) already read."""
     return CartView(
         cart=cart,
         channel=channel,

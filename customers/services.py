@@ -23,7 +23,7 @@ from inventory.models import Location
 
 from .exceptions import EmailTaken, NotEnoughForCart, NotSoldHere
 from .models import CONSENT_CHANNELS, Address, Cart, CartLine, Customer, Interaction
-from .selectors import cart_sellable, cart_where
+from .selectors import CartView, cart_lines, cart_sellable, cart_view_of, cart_where
 from .signals import customer_identified
 
 MAX_LINE_QUANTITY = 99
@@ -206,12 +206,19 @@ def _check_quantity(quantity) -> int:
     return quantity
 
 
-def _check_sellable(cart: Cart, channel: Channel, variant: Variant, quantity: int) -> None:
+def _check_sellable(cart: Cart, channel: Channel, variant: Variant, quantity: int, prices: dict | None = None,
+                    sellable: dict | None = None) -> None:
+    """Refuse more units than can be supplied where the cart will be fulfilled; `prices` and `sellable` when
+    the caller has read them for the cart already (with this variant)."""
     if not variant.is_active or not variant.product.is_active:
         raise NotSoldHere(f"{variant.sku} is no longer sold.", sku=variant.sku)
-    if variant.pk not in prices_in_force(variant_ids=[variant.pk], channel=channel):
+    if prices is None:
+        prices = prices_in_force(variant_ids=[variant.pk], channel=channel)
+    if variant.pk not in prices:
         raise NotSoldHere(f"{variant.sku} is not sold on {channel.name}.", sku=variant.sku)
-    available = cart_sellable(cart=cart, channel=channel, variant_ids=[variant.pk]).get(variant.pk, 0)
+    if sellable is None:
+        sellable = cart_sellable(cart=cart, channel=channel, variant_ids=[variant.pk])
+    available = sellable.get(variant.pk, 0)
     if quantity > available:
         raise NotEnoughForCart(
             f"Only {available} × {variant.sku} available {cart_where(cart)}.", sku=variant.sku, available=available
@@ -219,25 +226,30 @@ def _check_sellable(cart: Cart, channel: Channel, variant: Variant, quantity: in
 
 
 @transaction.atomic
-def cart_add_line(*, cart: Cart, variant: Variant, quantity: int, channel: Channel) -> CartLine:
-    """Add units of a variant (to an existing line if there is one), within what can be supplied."""
+def cart_add_line(*, cart: Cart, variant: Variant, quantity: int, channel: Channel) -> CartView:
+    """Add units of a variant (to an existing line if there is one), within what can be supplied. Returns the
+    cart as it now stands, priced (prices and stock read once, for the check and the answer)."""
     cart = _lock(cart)
     _check_quantity(quantity)
-    lines = list(cart.lines.all())  # at most MAX_CART_LINES: one read for the line and the count
+    lines = cart_lines(cart)  # at most MAX_CART_LINES: one read for the line, the count and the answer
     line = next((l for l in lines if l.variant_id == variant.pk), None)
     total = quantity + (line.quantity if line else 0)
     if total > MAX_LINE_QUANTITY:
         raise ValidationError({"quantity": [f"At most {MAX_LINE_QUANTITY} of one item per order."]})
     if line is None and len(lines) >= MAX_CART_LINES:
         raise ValidationError({"sku": [f"A basket holds at most {MAX_CART_LINES} different items."]})
-    _check_sellable(cart, channel, variant, total)
+    ids = [l.variant_id for l in lines] + ([] if line else [variant.pk])
+    prices = prices_in_force(variant_ids=ids, channel=channel)
+    sellable = cart_sellable(cart=cart, channel=channel, variant_ids=ids)
+    _check_sellable(cart, channel, variant, total, prices, sellable)
     if line:
         line.quantity, line.channel, line.updated_at = total, channel, timezone.now()
         line.save(update_fields=["quantity", "channel", "updated_at"])
     else:
         line = CartLine.objects.create(cart=cart, variant=variant, quantity=total, channel=channel)
+        lines.append(line)
     _touched(cart, channel, {"sku": variant.sku, "added": quantity, "quantity": total})
-    return line
+    return cart_view_of(cart, channel, lines, prices, sellable)
 
 
 @transaction.atomic

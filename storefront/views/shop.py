@@ -138,7 +138,7 @@ def product(request, slug: str):
         added = _add_to_cart(request, form, item)
         if added is not None:
             messages.success(request, f"Added {form.cleaned_data['quantity']} × "
-                                      f"{added.variant.name} to your basket.")
+                                      f"{added.name} to your basket.")
             return redirect("storefront:cart")
         chosen = next((v for v in item.listed_variants if v.sku == request.POST.get("sku")), chosen)
     if request.method == "GET":
@@ -154,7 +154,7 @@ def product(request, slug: str):
 
 
 def _add_to_cart(request, form: AddToCartForm, item):
-    """The cart line the form added, or None with the reasons on the form (nothing changed)."""
+    """The variant the form added to the cart, or None with the reasons on the form (nothing changed)."""
     if not form.is_valid():
         return None
     variant = next((v for v in item.listed_variants if v.sku == form.cleaned_data["sku"]), None)
@@ -162,8 +162,9 @@ def _add_to_cart(request, form: AddToCartForm, item):
         form.add_error("sku", "That size and colour is not sold online; choose another.")
         return None
     try:
-        return customer_services.cart_add_line(cart=cart_for(request, create=True), variant=variant,
-                                               quantity=form.cleaned_data["quantity"], channel=web_channel())
+        customer_services.cart_add_line(cart=cart_for(request, create=True), variant=variant,
+                                        quantity=form.cleaned_data["quantity"], channel=web_channel())
+        return variant
     except REFUSALS as refusal:
         add_errors(form, field_errors(refusal, fields={"quantity": "quantity", "sku": "sku"}, default="quantity"))
         return None
