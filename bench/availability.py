@@ -3,7 +3,7 @@ on PostgreSQL with 1,000 stores across the UK and 20,000 variants, each store st
 
 Creates (dropping it first) the database `bench_availability` on the server named by DATABASE_URL, migrates,
 loads the data through inventory.services, runs VACUUM ANALYZE, times each read after a warm-up and prints median
-and p95 against the targets (10 ms and 50 ms through the selectors). Drops the database unless --keep.
+and p95 against the targets (10 ms, 50 ms, and 30 ms for delivery, through the selectors). Drops the database unless --keep.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/availability.py
 """
@@ -31,7 +31,7 @@ from bench.database import (  # noqa: E402  (after the path is set)
 DB_NAME = "bench_availability"
 UK = {"lat": (50.0, 58.6), "lng": (-5.7, 1.8)}  # a box around Great Britain; some points fall in the sea
 HOURS = {d: "09:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": "11:00-17:00"}
-TARGET_NEAREST_MS, TARGET_PAGE_MS = 10.0, 50.0
+TARGET_NEAREST_MS, TARGET_PAGE_MS, TARGET_DELIVERY_PAGE_MS = 10.0, 50.0, 30.0  # the last: the checkout-CPU issue
 
 
 def load(rng: random.Random, *, stores: int, variants: int, stocked_share: float):
@@ -164,7 +164,7 @@ def benchmark(rng: random.Random, web, locations, variants, *, calls: int, warmu
     timed("(b) product page of 50 + availability at a store", lambda: product_page(rng.choice(locations)),
           calls=calls, warmup=warmup, target_ms=TARGET_PAGE_MS)
     timed("    product page of 50 + availability for delivery", lambda: product_page(None),
-          calls=calls, warmup=warmup, target_ms=TARGET_PAGE_MS)
+          calls=calls, warmup=warmup, target_ms=TARGET_DELIVERY_PAGE_MS)
 
     print("\nThe same through the HTTP API (in-process test client: routing, channel, serializers, JSON):")
     try:
