@@ -157,6 +157,7 @@ class History:
             self.schedule(timezone.make_aware(datetime.combine(day, MORNING)), self.trade.morning)
             recent, yesterday = [*yesterday, *visits], visits
         self._flagship([v for v in recent if id(v) not in converting])
+        self.schedule(self.horizon - timedelta(seconds=1), self.trade.expire_pickups)  # the hourly job, lately
 
     def _count(self, mean: float) -> int:
         """A Poisson draw: how many of something happen on a day that expects `mean` of them."""

@@ -235,15 +235,20 @@ class Trade:
     def morning(self, at: datetime) -> None:
         """The scheduled jobs before the stores open: uncollected pickups expire (stock back, money back,
         shopper told), reminders a day before, review requests to those who agreed to marketing."""
+        self.expire_pickups(at)
+        pickups_remind(now=at)
+        reviews_request(now=at)
+        self.clock.touches(at)
+
+    def expire_pickups(self, at: datetime) -> None:
+        """The hourly job: pickups whose hold has ended expire (stock back, money back, shopper told). The
+        history runs it each morning and once more at the load's moment, as the schedule would have by then."""
         due = list(Fulfillment.objects.filter(status=Fulfillment.Status.READY, expires_at__lte=at)
                    .select_related("order", "location"))
         pickups_expire(now=at)
         for fulfillment in due:
             self.clock.fulfillment_moved(fulfillment, at)
             self.clock.order_changed(fulfillment.order, at, refunded=True)
-        pickups_remind(now=at)
-        reviews_request(now=at)
-        self.clock.touches(at)
 
     # The tills ----------------------------------------------------------------------------------
 
