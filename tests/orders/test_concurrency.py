@@ -15,6 +15,7 @@ from catalog.models import Channel
 from inventory import services as stock
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import ledger_drift
+from notifications.models import OutboxMessage
 from orders.models import CheckoutAttempt, Order, Payment
 from tests.factories import PriceFactory, VariantFactory, card
 from tests.inventory.test_concurrency import run_at_once
@@ -125,3 +126,57 @@ def test_one_checkout_sent_eight_times_at_once_places_one_order(store, last_ten,
 
     assert retried.status_code == 200 and retried.json()["number"] == order.number
     assert Order.objects.count() == 1
+
+
+def test_fifty_shoppers_paying_at_pickup_for_ten_units_get_ten_orders_in_one_transaction_each(store, last_ten):
+    """Pay at pickup holds nothing: each checkout commits its unit with the guarded UPDATE in the transaction
+    that records the order, so the race is decided there."""
+    shoppers = [guest_with_one_in_the_cart()[0] for _ in range(50)]
+
+    responses = run_at_once(50, lambda i: shoppers[i].post(
+        "/api/v1/checkout/", {"fulfilment": "pickup", "store": store.code, "payment_method": "pay_at_pickup",
+                              "email": f"shopper{i}@example.com"},
+        format="json", headers={"Idempotency-Key": str(uuid.uuid4())}))
+
+    crashed = [r for r in responses if isinstance(r, Exception)]
+    assert not crashed, f"{len(crashed)} checkouts raised, e.g. {crashed[0]!r}"
+    assert Counter(r.status_code for r in responses) == {201: 10, 409: 40}
+    refusals = [r.json() for r in responses if r.status_code == 409]
+    assert all(r["code"] == "insufficient_stock" and r["detail"]["lines"] == [
+        {"sku": SKU, "location": store.code, "wanted": 1, "available": 0}] for r in refusals), refusals[0]
+    numbers = {r.json()["number"] for r in responses if r.status_code == 201}
+    assert set(Order.objects.values_list("number", flat=True)) == numbers and len(numbers) == 10
+    level = StockLevel.objects.get(location=store, variant=last_ten)
+    assert (level.on_hand, level.committed, level.reserved) == (10, 10, 0)
+    assert not Reservation.objects.exists()  # nothing was held on the way
+    assert ledger_drift(location=store) == []
+    assert CheckoutAttempt.objects.filter(order__isnull=False).count() == 10
+    assert not CheckoutAttempt.objects.filter(order__isnull=True).exists(), "a refused checkout kept its key"
+    assert sorted(Order.objects.values_list("fulfillments__status", flat=True)) == ["new"] * 10
+    assert OutboxMessage.objects.filter(template="order_confirmation").count() == 10
+
+
+def test_one_pay_at_pickup_checkout_sent_eight_times_at_once_places_one_order_and_answers_it_to_all(store,
+                                                                                                   last_ten):
+    _, token = guest_with_one_in_the_cart()
+    key = str(uuid.uuid4())
+    body = {"fulfilment": "pickup", "store": store.code, "payment_method": "pay_at_pickup", "email": "r@example.com"}
+    tabs = []
+    for _ in range(8):
+        tab = APIClient()
+        tab.credentials(HTTP_X_CART_TOKEN=token)
+        tabs.append(tab)
+
+    responses = run_at_once(
+        8, lambda i: tabs[i].post("/api/v1/checkout/", body, format="json", headers={"Idempotency-Key": key}))
+
+    crashed = [r for r in responses if isinstance(r, Exception)]
+    assert not crashed, f"{len(crashed)} retries raised, e.g. {crashed[0]!r}"
+    order = Order.objects.get()
+    # The claim is written with its order: a retry waits for it and answers that order, never "in progress".
+    assert Counter(r.status_code for r in responses) == {201: 1, 200: 7}, [r.json() for r in responses]
+    assert {r.json()["number"] for r in responses} == {order.number}
+    level = StockLevel.objects.get(location=store, variant=last_ten)
+    assert (level.on_hand, level.committed, level.reserved) == (10, 1, 0)
+    assert ledger_drift(location=store) == []
+    assert OutboxMessage.objects.filter(template="order_confirmation", reference=f"order:{order.number}").count() == 1
