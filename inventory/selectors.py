@@ -19,10 +19,10 @@ EARTH_RADIUS_KM = 6371.0088
 ALL_LOCATIONS_PERMISSION = "inventory.all_locations"
 
 
-
 def store_named(code: str) -> Location | None:
     """The active store with this code (where a shopper collects), kept in memory between requests."""
     return reference(("stores",), lambda: {store.code: store for store in Location.objects.active().stores()}).get(code)
+
 
 def locations_for_staff(user) -> QuerySet[Location]:
     """The locations whose stock, documents, orders and fulfilments the user sees and works on: every one
