@@ -137,7 +137,7 @@ class History:
         """Every day's visits, the orders some of them end in, the till sales and the morning jobs."""
         rng, stores, footfall = self.rng, self.people.stores, self.people.weights
         regulars = {store.pk: [s for s in shoppers if s.home.pk == store.pk] for store in stores}
-        yesterday: list[Visit] = []
+        last_days: list[list[Visit]] = []  # the visits of the last three days: the flagship's orders reach 30 h back
         converting: set[int] = set()
         for index, day in enumerate(self.days):
             mood, start, ends = _mood(day, index / len(self.days)), _midnight(day), _midnight(day + timedelta(days=1))
@@ -155,8 +155,8 @@ class History:
                     at = opens + (closes - opens) * rng.triangular(0, 1, (busiest - opens) / (closes - opens))
                     self.schedule(at, self.trade.till_sale, store, regulars[store.pk])
             self.schedule(timezone.make_aware(datetime.combine(day, MORNING)), self.trade.morning)
-            recent, yesterday = [*yesterday, *visits], visits
-        self._flagship([v for v in recent if id(v) not in converting])
+            last_days = [*last_days[-2:], visits]
+        self._flagship([v for day in last_days for v in day if id(v) not in converting])
         self.schedule(self.horizon - timedelta(seconds=1), self.trade.expire_pickups)  # the hourly job, lately
 
     def _count(self, mean: float) -> int:
@@ -174,7 +174,7 @@ class History:
         return sorted(visits, key=lambda v: self.rng.random() ** (1 / likelihood(v)), reverse=True)[:count]
 
     def _flagship(self, candidates: list[Visit]) -> None:
-        """Visits of the last two days end in orders at the flagship shortly before the load, which its staff
+        """Visits of the last three days end in orders at the flagship shortly before the load, which its staff
         find still to do."""
         store = demo_store()
         if store is None:
