@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.database import (  # noqa: E402  (after the path is set)
-    DEFAULT_SERVER,
     drop_database,
     recreate_database,
+    server_url,
     setup_django,
     without_password,
 )
@@ -200,9 +200,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help=f"time the data a --keep run left in {DB_NAME}")
     args = parser.parse_args()
 
-    server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
-    if not server.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must name a PostgreSQL server, e.g. " + DEFAULT_SERVER)
+    server = server_url()
     rng = random.Random(args.seed)
     if not args.reuse:
         recreate_database(server, DB_NAME)

@@ -64,7 +64,13 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.database import close_and_drop, recreate_database, with_database, without_password  # noqa: E402
+from bench.database import (  # noqa: E402
+    close_and_drop,
+    recreate_database,
+    server_url,
+    with_database,
+    without_password,
+)
 from orders.stripe_double import start_local_stripe  # noqa: E402
 
 BENCH_DB = "bench_checkout"
@@ -643,10 +649,7 @@ def end_checks(warm_up: Phase, phases: list[Phase], orders_in_db: int, paid_in_d
 
 def main() -> int:
     args = parse_args()
-    admin_url = os.environ.get("DATABASE_URL", "")
-    if not admin_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL server, e.g. "
-                         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres")
+    admin_url = server_url(default="")
     command = reproduce_command(args, admin_url)
     say(f"reproduce: {command}\n")
 

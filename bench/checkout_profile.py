@@ -61,6 +61,7 @@ from bench.checkout import STRIPE_KEY, code_version, free_port, load_catalog, ne
 from bench.database import (  # noqa: E402
     close_and_drop,
     recreate_database,
+    server_url,
     setup_django,
     without_password,
 )
@@ -507,10 +508,7 @@ def machine_lines(pg_version: str) -> list[str]:
 
 def main() -> int:
     args = parse_args()
-    admin_url = os.environ.get("DATABASE_URL", "")
-    if not admin_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL server, e.g. "
-                         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres")
+    admin_url = server_url(default="")
     if args.profile:
         try:
             import pyinstrument  # noqa: F401

@@ -9,6 +9,14 @@ import psycopg
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
+def server_url(default: str = DEFAULT_SERVER) -> str:
+    """The PostgreSQL server DATABASE_URL names (else `default`; "" makes it required), or exit saying why."""
+    server = os.environ.get("DATABASE_URL", default)
+    if not server.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server, e.g. DATABASE_URL=" + DEFAULT_SERVER)
+    return server
+
+
 def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 

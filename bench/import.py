@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.database import (  # noqa: E402  (after the path is set)
-    DEFAULT_SERVER,
     drop_database,
     recreate_database,
+    server_url,
     setup_django,
     without_password,
 )
@@ -121,9 +121,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help=f"keep the {DB_NAME} database afterwards")
     args = parser.parse_args()
 
-    server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
-    if not server.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must name a PostgreSQL server, e.g. " + DEFAULT_SERVER)
+    server = server_url()
     recreate_database(server, DB_NAME)
     try:
         setup_django(server, DB_NAME)

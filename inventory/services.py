@@ -182,7 +182,7 @@ def _write(merged: list[_Change], *, reference: str, actor, note: str, idempoten
     ]
     one_statement = connection.vendor == "postgresql"  # each movement written by its row's UPDATE
     if not one_statement:
-        StockMovement.objects.bulk_create(movements)
+        insert(movements)
     for index, (change, movement) in enumerate(zip(changed, movements, strict=True)):
         if not _update_row(change, keep_safety_stock, ledger=movement if one_statement else None):
             _refuse(changed[index:], keep_safety_stock)
