@@ -42,7 +42,7 @@ def load(rng: random.Random, *, stores: int, variants: int, stocked_share: float
     from tqdm import tqdm
 
     from catalog.models import Category, Channel, Price, Product, Variant
-    from inventory.models import Location
+    from inventory.models import Location, SellableOnline
     from inventory.services import StockLine, stock_receive_many
 
     web, till = Channel.objects.get(code=Channel.WEB), Channel.objects.get(code=Channel.TILL)
@@ -100,6 +100,15 @@ def load(rng: random.Random, *, stores: int, variants: int, stocked_share: float
             reference="bench:load",
         )
     with connection.cursor() as cursor:
+        # The load wrote each variant's units sellable online into one stripe (one connection); a busy shop's
+        # sales spread them over all of them, and a product page reads them all.
+        stripes = SellableOnline.STRIPES
+        cursor.execute(
+            "INSERT INTO inventory_sellableonline (variant_id, stripe, units)"
+            " SELECT c.variant_id, s.stripe, CASE WHEN s.stripe = 0 THEN c.total ELSE 0 END"
+            " FROM (SELECT variant_id, SUM(units) AS total FROM inventory_sellableonline GROUP BY variant_id) c"
+            " CROSS JOIN generate_series(0, %s) AS s(stripe)"
+            " ON CONFLICT (variant_id, stripe) DO UPDATE SET units = excluded.units", [stripes - 1])
         cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: no dead row versions from the load
     return web, locations, all_variants
 

@@ -67,3 +67,55 @@ def close_and_drop(admin_url: str, name: str, *, keep: bool, logs, say) -> None:
     else:
         drop_database(admin_url, name)
         say(f"dropped database {name}; logs in {logs}")
+
+
+def run_workers(target, args_of, *, workers: int, seconds: float) -> tuple[int, float]:
+    """Start `workers` spawned processes running target(*args_of(i), barrier, results), release them together,
+    and return (the sum of what they counted, the longest time one took). Each puts ("ok", count, seconds) or
+    ("error", traceback, 0) on `results`; any error ends the bench, naming it."""
+    import multiprocessing as mp
+    import queue
+
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args_of(i), barrier, results)) for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        barrier.wait(timeout=300)
+    except Exception:
+        pass  # a worker failed; its traceback is in the queue
+    done, elapsed, errors = 0, 0.0, []
+    for _ in procs:
+        try:
+            status, value, took = results.get(timeout=seconds + 300)
+        except queue.Empty:
+            errors.append("a worker did not report")
+            break
+        if status == "ok":
+            done, elapsed = done + value, max(elapsed, took)
+        else:
+            errors.append(value)
+    for proc in procs:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.terminate()
+    if errors:
+        raise SystemExit("worker failed:\n" + "\n".join(errors))
+    return done, elapsed
+
+
+def repeat_timed(step, *, warmup: int, seconds: float, barrier, results) -> None:
+    """A worker of run_workers: `warmup` untimed steps, wait for the others, then steps until `seconds` are up;
+    reports how many."""
+    import time
+
+    for _ in range(warmup):
+        step()
+    barrier.wait()
+    start = time.perf_counter()
+    deadline, done = start + seconds, 0
+    while time.perf_counter() < deadline:
+        step()
+        done += 1
+    results.put(("ok", done, time.perf_counter() - start))

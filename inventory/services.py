@@ -10,11 +10,14 @@ Locking policy
 * A row's ledger row is inserted before the row is updated (on PostgreSQL by the same statement, a
   data-modifying WITH; elsewhere all ledger rows first), so row locks are held only from the first
   UPDATE to COMMIT.
-* Rows are always touched in (location_id, variant_id) order, so two multi-line changes that
-  share rows queue behind each other instead of deadlocking.
+* Rows are always touched in (variant_id, location_id) order, so two multi-line changes that
+  share rows queue behind each other instead of deadlocking. Variant first: on PostgreSQL each change
+  of what a shipping location can sell online also updates a SellableOnline row of its variant when
+  the transaction commits (a deferred trigger, in the order the rows changed; tests/inventory/
+  test_sellable_online.py), and those rows must be taken in one order too.
 * Where a delta depends on the row itself (a count books counted − on hand; a till sale of units the
   customer holds books the shortfall as found), the rows are first locked with SELECT … FOR UPDATE in
-  the same (location_id, variant_id) order and read under that lock.
+  the same (variant_id, location_id) order and read under that lock.
 * Documents (Reservation, Transfer, StockCount) are locked before stock rows, never after.
 * A failed rule raises a DomainError; the surrounding atomic block undoes every row already
   changed, so nothing is half-applied.
@@ -47,6 +50,7 @@ from .models import (
     StockMovement,
     Transfer,
     TransferLine,
+    sellable_online_pending,
 )
 
 Reason = StockMovement.Reason
@@ -101,7 +105,7 @@ def _merged(changes: Iterable[_Change]) -> list[_Change]:
                 existing.deltas[bucket] = existing.deltas.get(bucket, 0) + delta
     for change in by_pair.values():
         change.deltas = {b: d for b, d in change.deltas.items() if d}
-    return [by_pair[pair] for pair in sorted(by_pair)]
+    return [by_pair[pair] for pair in sorted(by_pair, key=lambda pair: (pair[1], pair[0]))]  # lock order
 
 
 def _update_row(change: _Change, keep_safety_stock: bool, ledger: StockMovement | None = None) -> bool:
@@ -183,6 +187,7 @@ def _write(merged: list[_Change], *, reference: str, actor, note: str, idempoten
     one_statement = connection.vendor == "postgresql"  # each movement written by its row's UPDATE
     if not one_statement:
         insert(movements)
+    sellable_online_pending()
     for index, (change, movement) in enumerate(zip(changed, movements, strict=True)):
         if not _update_row(change, keep_safety_stock, ledger=movement if one_statement else None):
             _refuse(changed[index:], keep_safety_stock)
@@ -192,7 +197,7 @@ def _write(merged: list[_Change], *, reference: str, actor, note: str, idempoten
 def _found_at_till(merged: list[_Change]) -> list[_Change]:
     """For each sale change taking more than its row shows available (safety stock included), a change that
     adds exactly the shortfall to on hand: units the customer is holding that the ledger missed. The rows are
-    locked in (location, variant) order before they are read, so two tills selling the last unit at once
+    locked in (variant, location) order before they are read, so two tills selling the last unit at once
     queue, and the second sees the first's sale and books one unit found."""
     StockLevel.objects.bulk_create(
         [StockLevel(location_id=c.location_id, variant_id=c.variant_id) for c in merged], ignore_conflicts=True
@@ -200,7 +205,7 @@ def _found_at_till(merged: list[_Change]) -> list[_Change]:
     rows = (
         StockLevel.objects.select_for_update(of=("self",))
         .filter(Q(*[Q(location_id=c.location_id, variant_id=c.variant_id) for c in merged], _connector=Q.OR))
-        .order_by("location_id", "variant_id")
+        .order_by("variant_id", "location_id")
         .values_list("location_id", "variant_id", "on_hand", "committed", "reserved", "unavailable")
     )
     available = {(l, v): on_hand - committed - reserved - unavailable
@@ -359,6 +364,7 @@ def _set_pair_setting(location: Location, variant: Variant, field: str, value: i
     with transaction.atomic():
         StockLevel.objects.bulk_create([StockLevel(location=location, variant=variant)], ignore_conflicts=True)
         StockLevel.objects.filter(location=location, variant=variant).update(**{field: value})
+        sellable_online_pending()
     return _level(location, variant)
 
 
@@ -517,8 +523,9 @@ RETURNING (SELECT id FROM hold), (SELECT array_agg(id ORDER BY id) FROM line), (
 def _hold_at_once(reservation: Reservation, held: list[ReservationLine], merged: list[_Change], *,
                   keep_safety_stock: bool) -> None:
     """stock_reserve on PostgreSQL: three round trips for a one-line hold (BEGIN, this, COMMIT) where the ORM
-    took five; each further line is one more guarded UPDATE with its ledger row, in (location, variant) order."""
+    took five; each further line is one more guarded UPDATE with its ledger row, in (variant, location) order."""
     first, r = merged[0], reservation
+    sellable_online_pending()
     sql = _HOLD_SQL.format(values=", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * len(held)),
                            floor=" + safety_stock" if keep_safety_stock else "")
     quantity = first.deltas["reserved"]
@@ -763,25 +770,35 @@ _BULK_CHUNK = 5000
 
 
 def _on_hand_by_pair(pairs: Iterable[tuple[int, int]], *, lock: bool) -> dict[tuple[int, int], tuple[int, int]]:
-    """(on hand, units promised or unavailable) of many pairs, one query per location and chunk of variants.
-    Locking walks the chunks in (location_id, variant_id) order, the order every stock change uses."""
-    by_location: dict[int, list[int]] = {}
-    for location_id, variant_id in sorted(pairs):
-        by_location.setdefault(location_id, []).append(variant_id)
+    """(on hand, units promised or unavailable) of many pairs. Reading: one query per location and chunk of
+    variants. Locking: one query per chunk of pairs in (variant_id, location_id) order, the order every stock
+    change uses; it locks each chunk's variants at each of its locations (a few rows more than asked)."""
     found: dict[tuple[int, int], tuple[int, int]] = {}
-    for location_id, variant_ids in by_location.items():
-        if not lock and len(variant_ids) > _BULK_CHUNK:
-            # Reading the location's every row is cheaper than long IN lists (bench/import.py).
-            batches = [StockLevel.objects.filter(location_id=location_id)]
-        else:
-            batches = [StockLevel.objects.filter(location_id=location_id, variant_id__in=variant_ids[start:start + _BULK_CHUNK])
-                       for start in range(0, len(variant_ids), _BULK_CHUNK)]
-        for rows in batches:
-            if lock:
-                rows = rows.select_for_update(of=("self",)).order_by("variant_id")
-            for variant_id, on_hand, committed, reserved, unavailable in rows.values_list(
-                "variant_id", "on_hand", "committed", "reserved", "unavailable"
-            ):
+    wanted = set(pairs)
+    if lock:
+        ordered = sorted(wanted, key=lambda pair: (pair[1], pair[0]))
+        batches = [
+            StockLevel.objects.select_for_update(of=("self",))
+            .filter(variant_id__in={v for _, v in chunk}, location_id__in={l for l, _ in chunk})
+            .order_by("variant_id", "location_id")
+            for chunk in (ordered[start:start + _BULK_CHUNK] for start in range(0, len(ordered), _BULK_CHUNK))
+        ]
+    else:
+        by_location: dict[int, list[int]] = {}
+        for location_id, variant_id in sorted(wanted):
+            by_location.setdefault(location_id, []).append(variant_id)
+        batches = []
+        for location_id, variant_ids in by_location.items():
+            if len(variant_ids) > _BULK_CHUNK:
+                # Reading the location's every row is cheaper than long IN lists (bench/import.py).
+                batches.append(StockLevel.objects.filter(location_id=location_id))
+            else:
+                batches.append(StockLevel.objects.filter(location_id=location_id, variant_id__in=variant_ids))
+    for rows in batches:
+        for location_id, variant_id, on_hand, committed, reserved, unavailable in rows.values_list(
+            "location_id", "variant_id", "on_hand", "committed", "reserved", "unavailable"
+        ):
+            if (location_id, variant_id) in wanted:
                 found[(location_id, variant_id)] = (on_hand, committed + reserved + unavailable)
     return found
 
@@ -801,7 +818,7 @@ def stock_set_counted_many(*, lines: Sequence[StockLine], reference: str = "", a
     nothing changes.
 
     Set-based for imports of 100,000s of pairs: pairs are read without locks first, so only the pairs
-    that change are locked (in (location, variant) order) and re-read; then one INSERT of movements and
+    that change are locked (in (variant, location) order) and re-read; then one INSERT of movements and
     one UPDATE … FROM (VALUES …) of levels per chunk. Unlike _apply, the rows are locked before the ledger
     is written, because each delta is counted − on hand read under that lock.
     """
@@ -815,8 +832,9 @@ def stock_set_counted_many(*, lines: Sequence[StockLine], reference: str = "", a
         counted[pair] = line.quantity
     levels, movements = StockLevel._meta.db_table, StockMovement._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        sellable_online_pending()
         seen = _on_hand_by_pair(counted, lock=False)
-        changing = sorted(p for p, q in counted.items() if q != seen.get(p, (0, 0))[0])
+        changing = sorted((p for p, q in counted.items() if q != seen.get(p, (0, 0))[0]), key=lambda p: (p[1], p[0]))
         missing = [p for p in changing if p not in seen]
         for start in range(0, len(missing), _BULK_CHUNK):
             # WHERE true lets SQLite tell the upsert clause from a join condition.

@@ -1,5 +1,6 @@
 """Random sequences of stock operations through inventory.services, checked after every step against a small
-model: no bucket below zero, online never offered safety stock, the ledger equal to every level, refusals inert.
+model: no bucket below zero, online never offered safety stock, the ledger equal to every level, refusals inert,
+and delivery offered what the locations that ship (while they do) can sell online, no more and no less.
 
 The world is a store that also ships online orders and a warehouse, two variants each, with random opening stock
 and safety stock. Every operation is called with arguments drawn at random, some of which must be refused (more
@@ -169,6 +170,7 @@ class StockMachine(RuleBasedStateMachine):
         self.all_holds: list[Hold] = []
         self.all_moves: list[Move] = []
         self.all_counts: list[Count] = []
+        self.ships = [True] * LOCATIONS  # both start active and shipping; see change_what_a_location_does
 
     def teardown(self):
         self.frozen.stop()
@@ -544,6 +546,18 @@ class StockMachine(RuleBasedStateMachine):
         done = self.run(partial(service, count=count.count), outcome, refused_with=refused) is not REFUSED
         self.book_status(count, count.count, done, after)
 
+    # The locations ----------------------------------------------------------------------------------
+
+    @rule(l=locations, flag=st.sampled_from(["ships_orders", "is_active"]))
+    def change_what_a_location_does(self, l, flag):
+        """Head office stops (or starts again) a location shipping online orders, or closes (or reopens) it,
+        in the admin: only its database row changes, and it is put back when the example ends."""
+        location = Location.objects.get(pk=self.locations[l].pk)
+        setattr(location, flag, not getattr(location, flag))
+        location.save(update_fields=[flag])
+        self.ships[l] = location.ships_orders and location.is_active
+        self.bookings += 1
+
     # After every step ------------------------------------------------------------------------------
 
     @invariant()
@@ -593,6 +607,21 @@ class StockMachine(RuleBasedStateMachine):
                     f"online is offered {units} at {(l, v)}: available {available(level)},"
                     f" safety stock {level['safety_stock']}"
                 )
+
+
+    @invariant()
+    def delivery_is_offered_what_the_shipping_locations_can_sell_online(self):
+        """What a product page offers for delivery (sellable_by_variant without a location, kept in
+        SellableOnline): the sum over the locations that ship now of what each can sell online."""
+        if not self.stock_booked_since_last("delivery"):
+            return
+        offered = sellable_by_variant(variant_ids=[variant.pk for variant in self.variants], channel=self.web)
+        for v, variant in enumerate(self.variants):
+            expected = sum(offered_online(self.levels[(l, v)]) for l in range(LOCATIONS) if self.ships[l])
+            assert offered.get(variant.pk, 0) == expected, (
+                f"delivery is offered {offered.get(variant.pk, 0)} of variant {v}, the shipping locations"
+                f" ({[l for l in range(LOCATIONS) if self.ships[l]]}) can sell {expected} online"
+            )
 
 
 @pytest.fixture
