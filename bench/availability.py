@@ -100,15 +100,13 @@ def load(rng: random.Random, *, stores: int, variants: int, stocked_share: float
             reference="bench:load",
         )
     with connection.cursor() as cursor:
-        # The load wrote each variant's units sellable online into one stripe (one connection); a busy shop's
-        # sales spread them over all of them, and a product page reads them all.
-        stripes = SellableOnline.STRIPES
+        # The load (one connection) put each variant's units sellable online into one of its stripes; a busy
+        # shop's sales spread them over all of them, each stripe's row rewritten many times.
         cursor.execute(
-            "INSERT INTO inventory_sellableonline (variant_id, stripe, units)"
-            " SELECT c.variant_id, s.stripe, CASE WHEN s.stripe = 0 THEN c.total ELSE 0 END"
-            " FROM (SELECT variant_id, SUM(units) AS total FROM inventory_sellableonline GROUP BY variant_id) c"
-            " CROSS JOIN generate_series(0, %s) AS s(stripe)"
-            " ON CONFLICT (variant_id, stripe) DO UPDATE SET units = excluded.units", [stripes - 1])
+            "UPDATE inventory_sellableonline c SET units = CASE WHEN c.stripe = 0 THEN t.total - %s * (t.total / %s)"
+            " ELSE t.total / %s END FROM (SELECT variant_id, SUM(units) AS total FROM inventory_sellableonline"
+            " GROUP BY variant_id) AS t WHERE c.variant_id = t.variant_id",
+            [SellableOnline.STRIPES - 1, SellableOnline.STRIPES, SellableOnline.STRIPES])
         cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: no dead row versions from the load
     return web, locations, all_variants
 

@@ -105,16 +105,21 @@ def shipping_location_ids() -> list[int]:
 
 
 def sellable_online(variant_ids) -> dict[int, int]:
-    """Units each variant can be sold online for delivery: the sum of its SellableOnline stripes. The ids are
-    written into the SQL (int() lets nothing else in): a page's 500 bound as parameters cost more CPU to
-    compile and send than the database spends on the query (bench/availability.py)."""
-    ids = ", ".join(str(int(pk)) for pk in variant_ids)
+    """Units each variant can be sold online for delivery: the sum of its SellableOnline stripes. A page's
+    500 ids go as one array on PostgreSQL (planned faster than 500 constants) and written into the SQL
+    elsewhere (int() lets nothing else in); bound one by one, they cost more CPU to compile and send than the
+    database spends on the query (bench/availability.py)."""
+    ids = [int(pk) for pk in variant_ids]
     if not ids:
         return {}
     sellable_online_current()
+    if connection.vendor == "postgresql":
+        where, params = "variant_id = ANY(%s)", [ids]
+    else:
+        where, params = f"variant_id IN ({', '.join(map(str, ids))})", None
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT variant_id, SUM(units) FROM {SellableOnline._meta.db_table} WHERE variant_id IN ({ids})"
-                       " GROUP BY variant_id HAVING SUM(units) > 0")
+        cursor.execute(f"SELECT variant_id, SUM(units) FROM {SellableOnline._meta.db_table} WHERE {where}"
+                       " GROUP BY variant_id HAVING SUM(units) > 0", params)
         return {variant_id: int(units) for variant_id, units in cursor.fetchall()}
 
 
