@@ -277,12 +277,15 @@ class Reservation(models.Model):
     }
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+")
+    # Neither foreign key has an index: every checkout writes a hold, and nothing reads holds by channel or
+    # by who made them but a rare delete (bench/stock_reserve.py).
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+", db_index=False)
     reference = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_index=False)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     objects = ReservationQuerySet.as_manager()
@@ -299,9 +302,12 @@ class Reservation(models.Model):
 
 
 class ReservationLine(models.Model):
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
-    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    """The foreign keys carry no index of their own: the unique (reservation, location, variant) finds a hold's
+    lines, and nothing else reads lines by location or variant but a rare delete (bench/stock_reserve.py)."""
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+", db_index=False)
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+", db_index=False)
     quantity = models.PositiveIntegerField()
 
     class Meta:
