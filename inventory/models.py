@@ -4,7 +4,7 @@ into). Only inventory.services writes either.
 """
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -166,8 +166,11 @@ _COUNTER_TRIGGERS = "inventory_sellable_online, inventory_sellable_online_insert
 
 def sellable_online_pending() -> None:
     """inventory.services, having changed stock rows: on PostgreSQL their effect on SellableOnline waits for
-    the transaction to commit, so a read before then (sellable_online_current) brings it forward."""
-    setattr(connection, _PENDING, True)
+    the transaction to commit, so a read before then (sellable_online_current) brings it forward. Forgotten
+    when the transaction commits (after a rollback it costs the next read one harmless statement)."""
+    if connection.in_atomic_block and not getattr(connection, _PENDING, False):
+        setattr(connection, _PENDING, True)
+        transaction.on_commit(lambda: setattr(connection, _PENDING, False))
 
 
 def sellable_online_current() -> None:
@@ -199,7 +202,8 @@ class StockMovement(models.Model):
         TRANSFER_IN = "transfer_in", "Transfer in"
         FOUND_AT_TILL = "found_at_till", "Found at the till"
 
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")
+    # No index of its own: movement_pair_history (location, variant, created_at) serves lookups by location.
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements", db_index=False)
     variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="movements")
     reason = models.CharField(max_length=24, choices=Reason.choices)
     on_hand_delta = models.IntegerField(default=0)
@@ -211,7 +215,9 @@ class StockMovement(models.Model):
         max_length=64, blank=True, help_text="What caused it, e.g. reservation:42, order:R1001, transfer:7."
     )
     note = models.CharField(max_length=200, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No index: every stock change writes a movement, and only deleting a user reads them by actor.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_index=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
 
