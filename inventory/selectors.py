@@ -114,7 +114,7 @@ def sellable_online(variant_ids) -> dict[int, int]:
         return {}
     sellable_online_current()
     if connection.vendor == "postgresql":
-        where, params = "variant_id = ANY(%s)", [ids]
+        where, params = "variant_id = ANY(%s::bigint[])", [ids]
     else:
         where, params = f"variant_id IN ({', '.join(map(str, ids))})", None
     with connection.cursor() as cursor:
