@@ -80,8 +80,10 @@ STRIPE_KEY = "sk_test_bench_checkout"
 # --pay → the payment methods, as the checkout API spells them, of the phases run in this order.
 PHASES = {"card": ["card"], "pickup": ["pay_at_pickup"], "both": ["card", "pay_at_pickup"]}
 PHASE_NAMES = {"card": "card", "pay_at_pickup": "pay at pickup"}
-# The issue "Checkout at a fraction of the CPU": server CPU per order (the Stripe double's own not counted).
-CPU_TARGET_MS = {"card": 30, "pay_at_pickup": 25}
+# The issue "Checkout at a fraction of the CPU": server CPU per checkout (the Stripe double's own not counted)
+# plus 5 ms for the cart add each order here starts with; bench/checkout_profile.py times the two apart.
+ADD_TO_CART_TARGET_MS = 5
+CPU_TARGET_MS = {"card": 30 + ADD_TO_CART_TARGET_MS, "pay_at_pickup": 25 + ADD_TO_CART_TARGET_MS}
 
 
 # Command line ---------------------------------------------------------------------------------
@@ -332,7 +334,9 @@ def server_cpu_report(cpu: ServerCpu, phase: "Phase", target_ms: float | None) -
     cores = os.cpu_count() or 1
     lines = [
         f"SERVER CPU PER ORDER, {phase.name.upper()}: {(web + pg) * per:.1f} ms = web workers {web * per:.1f} ms "
-        f"+ PostgreSQL {pg * per:.1f} ms" + (f"   (target ≤ {target_ms:g} ms)" if target_ms else ""),
+        f"+ PostgreSQL {pg * per:.1f} ms" + (f"   (target ≤ {target_ms:g} ms: the checkout's "
+                                             f"{target_ms - ADD_TO_CART_TARGET_MS:g} + the cart add's "
+                                             f"{ADD_TO_CART_TARGET_MS:g})" if target_ms else ""),
         f"  utime+stime from /proc/<pid>/stat ({CLOCK_TICKS} ticks/s) over {window:.1f} s and the {orders} orders "
         f"completed in it (each a cart add and a checkout); {len(cpu.keys('web'))} gunicorn workers, "
         f"{len(backends)} PostgreSQL backends on {BENCH_DB}",
