@@ -9,7 +9,6 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -19,6 +18,7 @@ from bench.database import (  # noqa: E402  (after the path is set)
     recreate_database,
     repeat_timed,
     run_workers,
+    server_url,
     setup_django,
     with_database,
     without_password,
@@ -229,14 +229,14 @@ def machine_info() -> list[str]:
     ]
 
 
-def reproduce_command(server_url: str, args: argparse.Namespace) -> str:
+def reproduce_command(server: str, args: argparse.Namespace) -> str:
     python = Path(sys.executable)
     try:
         python = python.relative_to(ROOT) if Path.cwd() == ROOT else python
     except ValueError:
         pass
     extra = (f" --rounds {args.rounds}" if args.rounds != 1 else "") + (" --keep" if args.keep else "")
-    return (f"DATABASE_URL={without_password(server_url)} {python} bench/stock_reserve.py "
+    return (f"DATABASE_URL={without_password(server)} {python} bench/stock_reserve.py "
             f"--seconds {args.seconds:g} --workers {args.workers}{extra}")
 
 
@@ -249,14 +249,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     args = parser.parse_args()
 
-    server_url = os.environ.get("DATABASE_URL", "")
-    if urlsplit(server_url).scheme not in ("postgres", "postgresql", "pgsql"):
-        raise SystemExit("Set DATABASE_URL=postgres://user@host:port/db; the benchmark creates its own database there.")
-    url = with_database(server_url, BENCH_DB)
-    command = reproduce_command(server_url, args)
+    server = server_url("")  # required: the bench creates its own database on that server
+    url = with_database(server, BENCH_DB)
+    command = reproduce_command(server, args)
     print(f"reproduce:  {command}")
 
-    recreate_database(server_url, BENCH_DB)
+    recreate_database(server, BENCH_DB)
     setup_django(url, BENCH_DB, migrate=False, LOG_LEVEL="WARNING")  # migrated below, with a progress line
     from django.core.management import call_command
     from django.db import connections
@@ -319,7 +317,7 @@ def main() -> None:
     if args.keep:
         print(f"kept database {BENCH_DB}")
     else:
-        drop_database(server_url, BENCH_DB)
+        drop_database(server, BENCH_DB)
         print(f"dropped database {BENCH_DB}")
     print(f"reproduce:  {command}")
     if drift or movements != expected or reserved != expected:
