@@ -7,12 +7,25 @@ A store's own price, where it has one, wins over the channel's price for sales a
 """
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DecimalField,
+    Exists,
+    Expression,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
 from core.reference import reference
 
-from .models import Channel, Price, Product, Range, Variant
+from .models import Channel, Price, Product, Variant
 
 
 def channel_named(code: str) -> Channel | None:
@@ -20,28 +33,67 @@ def channel_named(code: str) -> Channel | None:
     return reference(("channels",), lambda: {channel.code: channel for channel in Channel.objects.all()}).get(code)
 
 
-def in_active_range(*, channel: Channel, at: datetime, location=None, variant_ref: str = "pk") -> Exists:
-    """True where an active range holds the variant (OuterRef(variant_ref)) for the channel and the store.
-    A range that names stores sells only at those stores (the till); without a store (web, app) only
-    ranges that name no store count."""
-    ranges = (
-        Range.objects.active_at(at)
-        .filter(Q(whole_catalog=True) | Q(variants=OuterRef(variant_ref)))
-        .filter(Q(channels__isnull=True) | Q(channels=channel))
-        .filter(Q(locations__isnull=True) | Q(locations=location) if location is not None else Q(locations__isnull=True))
-    )
-    return Exists(ranges)
+# The rule, written once as SQL (`{variant}` names the variant's id column) and used two ways: compiled into
+# product_list's querysets by _Rule, and run as it stands by prices_in_force. Plain SQL because the cart and
+# checkout ask on every request, and building the same rule with the ORM cost a cart add more CPU than anything
+# else it did (bench/checkout_profile.py --profile --profile-step cart). It reads the same on SQLite and PostgreSQL.
+
+def _range_rule(*, channel: Channel, at, location) -> tuple[str, list]:
+    """True where an active range holds the variant for the channel and the store. A range that names stores sells
+    only at those stores (the till); without a store (web, app) only ranges that name no store count. A range that
+    names no channel sells on every channel."""
+    stores = "NOT EXISTS (SELECT 1 FROM catalog_range_locations rl WHERE rl.range_id = r.id)"
+    params = [at, at, channel.pk]
+    if location is not None:
+        stores = (f"({stores} OR EXISTS (SELECT 1 FROM catalog_range_locations rl WHERE rl.range_id = r.id"
+                  f" AND rl.location_id = %s))")
+        params.append(location.pk)
+    return (
+        "EXISTS (SELECT 1 FROM catalog_range r WHERE r.starts_at <= %s AND (r.ends_at IS NULL OR r.ends_at > %s)"
+        " AND (r.whole_catalog OR EXISTS (SELECT 1 FROM catalog_range_variants rv WHERE rv.range_id = r.id"
+        " AND rv.variant_id = {variant}))"
+        " AND (NOT EXISTS (SELECT 1 FROM catalog_range_channels rc WHERE rc.range_id = r.id)"
+        " OR EXISTS (SELECT 1 FROM catalog_range_channels rc WHERE rc.range_id = r.id AND rc.channel_id = %s))"
+        f" AND {stores})", params)
 
 
-def _price_order(location) -> list:
-    # Price windows never overlap per (variant, channel, store); the store's own price comes first.
-    first = [F("location_id").asc(nulls_last=True)] if location is not None else []
-    return [*first, F("valid_from").desc(nulls_last=True), "-id"]
+def _price_rule(*, column: str, channel: Channel, at, location) -> tuple[str, list]:
+    """`column` of the variant's price in force on the channel: the store's own price first when a store is given
+    (price windows never overlap per variant, channel and store, so the latest start is the only one)."""
+    where, first, params = "p.location_id IS NULL", "", [channel.pk]
+    if location is not None:
+        where, first = "(p.location_id IS NULL OR p.location_id = %s)", "p.location_id IS NULL, "
+        params.append(location.pk)
+    return (
+        f"SELECT p.{column} FROM catalog_price p WHERE p.variant_id = {{variant}} AND p.channel_id = %s AND {where}"
+        " AND (p.valid_from IS NULL OR p.valid_from <= %s) AND (p.valid_until IS NULL OR p.valid_until > %s)"
+        f" ORDER BY {first}p.valid_from DESC NULLS LAST, p.id DESC LIMIT 1", params + [at, at])
 
 
-def _prices(*, channel: Channel, at: datetime, location) -> QuerySet[Price]:
-    where = Q(location__isnull=True) | Q(location=location) if location is not None else Q(location__isnull=True)
-    return Price.objects.filter(where, channel=channel).valid_at(at)
+def _moment(at: datetime | None):
+    return connection.ops.adapt_datetimefield_value(at or timezone.now())
+
+
+class _Rule(Expression):
+    """A piece of the rule's SQL inside an ORM query, its `{variant}` the compiled `variant` expression (the
+    variant's pk, or OuterRef("pk") from a subquery), so Django relabels it like any column."""
+
+    def __init__(self, rule: tuple[str, list], variant, output_field):
+        super().__init__(output_field=output_field)
+        self.rule, self.variant = rule, variant
+
+    def get_source_expressions(self):
+        return [self.variant]
+
+    def set_source_expressions(self, exprs):
+        (self.variant,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = self.rule
+        before, after = sql.split("{variant}")
+        variant_sql, variant_params = compiler.compile(self.variant)
+        n = before.count("%s")
+        return f"({before}{variant_sql}{after})", [*params[:n], *variant_params, *params[n:]]
 
 
 def price_get(*, variant: Variant, channel: Channel, at: datetime | None = None, location=None) -> Price | None:
@@ -62,17 +114,17 @@ def product_list(*, channel: Channel, at: datetime | None = None, location=None,
     channel, paid twice per page (the rows and the paginator's count). Pages a shopper browses pass
     sold_only=True and pay it, so they never show a product that cannot be bought.
     """
-    moment = at or timezone.now()
-    in_force = _prices(channel=channel, at=moment, location=location).filter(variant=OuterRef("pk")).order_by(
-        *_price_order(location)
-    )
+    moment = _moment(at)
+    pk = F("pk")
+
+    def price(column, field):
+        return _Rule(_price_rule(column=column, channel=channel, at=moment, location=location), pk, field)
+
     listed = (
         Variant.objects.filter(is_active=True)
-        .filter(in_active_range(channel=channel, at=moment, location=location))
-        .annotate(
-            price_amount=Subquery(in_force.values("amount")[:1]),
-            price_currency=Subquery(in_force.values("currency")[:1]),
-        )
+        .filter(_Rule(_range_rule(channel=channel, at=moment, location=location), pk, BooleanField()))
+        .annotate(price_amount=price("amount", DecimalField(max_digits=12, decimal_places=2)),
+                  price_currency=price("currency", CharField()))
         .filter(price_amount__isnull=False)
         .order_by("sku")
     )
@@ -89,17 +141,17 @@ def product_list(*, channel: Channel, at: datetime | None = None, location=None,
 def prices_in_force(*, variant_ids, channel: Channel, at: datetime | None = None, location=None) -> dict[int, Price]:
     """The price of each variant the channel (at the store, if given) sells now, by variant id; a variant
     it does not sell (no active range holds it there, or no price) is absent. One query."""
-    moment = at or timezone.now()
-    chosen: dict[int, Price] = {}
-    rows = (
-        _prices(channel=channel, at=moment, location=location)
-        .filter(variant_id__in=variant_ids)
-        .filter(in_active_range(channel=channel, at=moment, location=location, variant_ref="variant_id"))
-        .order_by("variant_id", *_price_order(location))
-    )
-    for price in rows:
-        chosen.setdefault(price.variant_id, price)
-    return chosen
+    ids = list(variant_ids)
+    if not ids:
+        return {}
+    moment = _moment(at)
+    held, held_params = _range_rule(channel=channel, at=moment, location=location)
+    chosen, chosen_params = _price_rule(column="id", channel=channel, at=moment, location=location)
+    columns = ", ".join(f"p.{f.column}" for f in Price._meta.concrete_fields)
+    return {price.variant_id: price for price in Price.objects.raw(
+        f"SELECT {columns} FROM catalog_variant v JOIN catalog_price p ON p.id = ({chosen.format(variant='v.id')})"
+        f" WHERE v.id IN ({', '.join(['%s'] * len(ids))}) AND {held.format(variant='v.id')}",
+        [*chosen_params, *ids, *held_params])}
 
 
 def with_price_range(products: QuerySet[Product], *, channel_code: str = Channel.WEB,

@@ -40,6 +40,7 @@ from .identity import (
     customer_of,
     forget_guest_cart,
     guest_cart,
+    remember_guest_cart,
 )
 from .models import Address, Cart, Customer, Interaction
 from .selectors import cart_view, interaction_list
@@ -219,8 +220,13 @@ class InteractionOut(serializers.Serializer):
 # Views ----------------------------------------------------------------------------------------
 
 
+# One CartOut for every answer: a serializer's fields are deep-copied each time one is made, which cost a cart
+# change more CPU than turning the cart into JSON (to_representation keeps no state on the serializer).
+CART_OUT = CartOut()
+
+
 def cart_response(cart, channel, code=status.HTTP_200_OK, view=None) -> Response:
-    response = Response(CartOut(view or cart_view(cart=cart, channel=channel)).data, status=code)
+    response = Response(CART_OUT.to_representation(view or cart_view(cart=cart, channel=channel)), status=code)
     if cart is not None and cart.customer_id is None:
         response[CART_TOKEN_HEADER] = str(cart.token)
     return response
@@ -249,13 +255,15 @@ class CartLinesAPI(ChannelMixin, APIView):
         there are not that many to supply where the cart will be fulfilled (409)."""
         data = AddLineIn(data=request.data)
         data.is_valid(raise_exception=True)
-        variant = Variant.objects.select_related("product").filter(sku=data.validated_data["sku"]).first()
+        variant = next(iter(Variant.objects.select_related("product").filter(sku=data.validated_data["sku"])), None)
         if variant is None:
             raise ValidationError({"sku": [f"No product has SKU {data.validated_data['sku']!r}."]})
-        cart = current_cart(request, self.channel, create=True)
+        cart = current_cart(request, self.channel)  # None for a guest's first add: the add opens the cart
         view = services.cart_add_line(cart=cart, variant=variant, quantity=data.validated_data["quantity"],
                                       channel=self.channel)
-        return cart_response(cart, self.channel, status.HTTP_201_CREATED, view=view)
+        if cart is None:
+            remember_guest_cart(request, view.cart)
+        return cart_response(view.cart, self.channel, status.HTTP_201_CREATED, view=view)
 
 
 @extend_schema(tags=["cart"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])

@@ -61,6 +61,8 @@ def guest_cart_key(request) -> str:
 
 
 def current_cart(request, channel: Channel, create: bool = False) -> Cart | None:
+    """The API's cart for this request: the signed-in customer's (opened on first use), else the guest's named
+    by the header or the session; with `create`, a guest without one gets a new cart."""
     if request.user.is_authenticated:
         return services.cart_open_for_customer(customer=customer_of(request), channel=channel)
     cart = guest_cart(request)

@@ -231,12 +231,17 @@ def _check_sellable(cart: Cart, channel: Channel, variant: Variant, quantity: in
 
 
 @transaction.atomic
-def cart_add_line(*, cart: Cart, variant: Variant, quantity: int, channel: Channel) -> CartView:
+def cart_add_line(*, cart: Cart | None, variant: Variant, quantity: int, channel: Channel) -> CartView:
     """Add units of a variant (to an existing line if there is one), within what can be supplied. Returns the
-    cart as it now stands, priced (prices and stock read once, for the check and the answer)."""
-    cart = _lock(cart, channel)
+    cart as it now stands, priced (prices and stock read once, for the check and the answer). With cart None
+    (a guest's first add) a new guest cart is opened in the same transaction: a refused add leaves no empty
+    cart behind, and a cart nobody else can know of yet needs no lock and has no lines to read."""
     _check_quantity(quantity)
-    lines = cart_lines(cart)  # at most MAX_CART_LINES: one read for the line, the count and the answer
+    if cart is None:
+        cart, lines = Cart.objects.create(channel=channel), []
+    else:
+        cart = _lock(cart, channel)
+        lines = cart_lines(cart)  # at most MAX_CART_LINES: one read for the line, the count and the answer
     line = next((l for l in lines if l.variant_id == variant.pk), None)
     total = quantity + (line.quantity if line else 0)
     if total > MAX_LINE_QUANTITY:

@@ -106,6 +106,17 @@ def test_adding_more_than_can_be_supplied_is_refused_with_what_is_left(api, pric
     assert lines_of(api.get("/api/v1/cart/", headers={"X-Cart-Token": token}).json()) == {"TEE-NAVY-M": 1}
 
 
+def test_a_guests_first_add_that_is_refused_leaves_no_cart_behind(api, priced):
+    Price.objects.filter(variant__sku="TEE-NAVY-M", channel__code="web").delete()
+    refused_price = add(api, "TEE-NAVY-M", 1)
+    refused_stock = add(api, "HOOD-GREY-L", 50)
+
+    assert (refused_price.status_code, refused_stock.status_code) == (422, 409)
+    assert "X-Cart-Token" not in refused_price and "X-Cart-Token" not in refused_stock
+    assert not Cart.objects.exists()
+    assert api.get("/api/v1/cart/").json()["lines"] == []
+
+
 def test_changing_and_removing_lines(api, ada, priced):
     phone = app_client(ada)
     line_id = add(phone, "TEE-NAVY-M", 1).json()["lines"][0]["id"]
