@@ -25,7 +25,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.channels import CHANNEL_PARAM, ChannelMixin
-from catalog.models import Channel, Variant
+from catalog.models import Channel
+from catalog.selectors import variant_by_sku
 from core.phones import PhoneSerializerField
 from core.schema import refusals
 from inventory.models import Location
@@ -255,7 +256,7 @@ class CartLinesAPI(ChannelMixin, APIView):
         there are not that many to supply where the cart will be fulfilled (409)."""
         data = AddLineIn(data=request.data)
         data.is_valid(raise_exception=True)
-        variant = next(iter(Variant.objects.select_related("product").filter(sku=data.validated_data["sku"])), None)
+        variant = variant_by_sku(data.validated_data["sku"])
         if variant is None:
             raise ValidationError({"sku": [f"No product has SKU {data.validated_data['sku']!r}."]})
         cart = current_cart(request, self.channel)  # None for a guest's first add: the add opens the cart

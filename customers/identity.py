@@ -3,10 +3,12 @@ shoppers (the API and the web pages). A guest's cart is named by the X-Cart-Toke
 remembered by the browser session (web); a signed-in shopper always gets their own open cart."""
 import uuid
 
+from django.db import connection
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 
 from catalog.models import Channel
+from core.selects import columns, instances
 
 from . import services
 from .models import Cart, Customer
@@ -31,7 +33,10 @@ def _open_guest_cart(token: object) -> Cart | None:
         token = uuid.UUID(str(token or "").strip())
     except ValueError:
         return None
-    return Cart.objects.filter(token=token, customer__isnull=True, status=Cart.Status.OPEN).first()
+    found = instances(f"SELECT {columns(Cart, 'c')} FROM {Cart._meta.db_table} c WHERE c.token = %s"
+                      " AND c.customer_id IS NULL AND c.status = %s",
+                      [Cart._meta.get_field("token").get_db_prep_value(token, connection), Cart.Status.OPEN], Cart)
+    return found[0][0] if found else None
 
 
 def session_guest_cart(request) -> Cart | None:

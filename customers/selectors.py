@@ -7,9 +7,10 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import QuerySet
 
-from catalog.models import Channel
+from catalog.models import Channel, Product, Variant
 from catalog.selectors import prices_in_force
 from core.phones import phone_parse
+from core.selects import columns, instances
 from inventory.selectors import sellable_by_variant
 from notifications.recipients import Recipient
 
@@ -72,8 +73,16 @@ def cart_view(*, cart: Cart | None, channel: Channel) -> CartView:
 
 
 def cart_lines(cart: Cart) -> list[CartLine]:
-    """The cart's lines with their variants and products, in the order they were added."""
-    return list(cart.lines.select_related("variant__product").order_by("added_at", "id"))
+    """The cart's lines with their variants and products, in the order they were added (one hand-written
+    SELECT: every cart change and checkout reads them, core.selects)."""
+    found = instances(
+        f"SELECT {columns(CartLine, 'l')}, {columns(Variant, 'v')}, {columns(Product, 'p')}"
+        f" FROM {CartLine._meta.db_table} l JOIN {Variant._meta.db_table} v ON v.id = l.variant_id"
+        f" JOIN {Product._meta.db_table} p ON p.id = v.product_id WHERE l.cart_id = %s ORDER BY l.added_at, l.id",
+        [cart.pk], CartLine, Variant, Product)
+    for line, variant, product in found:
+        variant.product, line.variant, line.cart = product, variant, cart
+    return [line for line, _, _ in found]
 
 
 def cart_view_of(cart: Cart, channel: Channel, lines: list[CartLine], prices: dict, sellable: dict) -> CartView:

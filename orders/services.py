@@ -38,7 +38,7 @@ from core.exceptions import DomainError, InvalidTransition
 from core.money import format_money, shares
 from customers.attribution import attribution_for
 from customers.models import Address, Cart, Customer, Interaction
-from customers.selectors import recipient_for
+from customers.selectors import cart_lines, recipient_for
 from customers.services import cart_remove_sold, interaction_record
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import Location, Reservation
@@ -289,7 +289,7 @@ def _void_quietly(intent_id: str) -> None:
 
 
 def _priced_lines(cart: Cart, channel: Channel) -> tuple[list, dict, str]:
-    lines = list(cart.lines.select_related("variant__product").order_by("id"))
+    lines = cart_lines(cart)
     if not lines:
         raise CheckoutRefused("Your cart is empty.", field="cart")
     prices = prices_in_force(variant_ids=[l.variant_id for l in lines], channel=channel)

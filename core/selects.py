@@ -1,0 +1,50 @@
+"""Model instances from a SELECT written by hand, for the few reads every cart change and checkout makes (the
+cart by its token, its lines with their variants and products, a variant by SKU): compiling those querysets
+cost a cart add more CPU than anything else it did once its writes were cheap (bench/checkout_profile.py
+--profile --profile-step cart_again). Each value goes through the converters the ORM would apply to that
+column, and objects are made with Model.from_db, so they are the objects a queryset would have returned, on
+PostgreSQL and SQLite. The read-side twin of core.inserts."""
+from django.db import connection
+from django.db.models import Model
+
+_CONVERTERS: dict[tuple, list] = {}
+
+
+def columns(model: type[Model], alias: str) -> str:
+    """The model's concrete columns, in field order, of the table named `alias` in the FROM clause."""
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
+
+
+def _converters(model: type[Model]) -> list:
+    key = (model._meta.label, connection.vendor)
+    found = _CONVERTERS.get(key)
+    if found is None:
+        found = []
+        for field in model._meta.concrete_fields:
+            col = field.get_col(model._meta.db_table)
+            found.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+        _CONVERTERS[key] = found
+    return found
+
+
+def instances(sql: str, params, *models: type[Model]) -> list[tuple[Model, ...]]:
+    """Run `sql`, whose SELECT list is columns(model, alias) of each of `models` in turn, and return a tuple of
+    instances (one per model) for each row."""
+    specs = [(model, [f.attname for f in model._meta.concrete_fields], _converters(model)) for model in models]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        objs, i = [], 0
+        for model, names, converters in specs:
+            values = []
+            for col, funcs in converters:
+                value = row[i]
+                i += 1
+                for func in funcs:
+                    value = func(value, col, connection)
+                values.append(value)
+            objs.append(model.from_db(connection.alias, names, values))
+        found.append(tuple(objs))
+    return found
