@@ -8,11 +8,19 @@ from django.db import connection
 from django.db.models import Model
 
 _CONVERTERS: dict[tuple, list] = {}
+_COLUMNS: dict[tuple, str] = {}
 
 
-def columns(model: type[Model], alias: str) -> str:
-    """The model's concrete columns, in field order, of the table named `alias` in the FROM clause."""
-    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
+def columns(model: type[Model], alias: str = "") -> str:
+    """The model's concrete columns, in field order, of the table named `alias` in the FROM clause (none: the
+    only table, as in UPDATE … RETURNING)."""
+    key = (model._meta.label, alias, connection.vendor)
+    found = _COLUMNS.get(key)
+    if found is None:
+        prefix = f"{alias}." if alias else ""
+        found = _COLUMNS[key] = ", ".join(f"{prefix}{connection.ops.quote_name(f.column)}"
+                                          for f in model._meta.concrete_fields)
+    return found
 
 
 def _converters(model: type[Model]) -> list:
@@ -28,8 +36,8 @@ def _converters(model: type[Model]) -> list:
 
 
 def instances(sql: str, params, *models: type[Model]) -> list[tuple[Model, ...]]:
-    """Run `sql`, whose SELECT list is columns(model, alias) of each of `models` in turn, and return a tuple of
-    instances (one per model) for each row."""
+    """Run `sql`, whose SELECT (or RETURNING) list is columns(model, alias) of each of `models` in turn, and
+    return a tuple of instances (one per model) for each row."""
     specs = [(model, [f.attname for f in model._meta.concrete_fields], _converters(model)) for model in models]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

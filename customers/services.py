@@ -18,7 +18,9 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel, Variant
 from catalog.selectors import prices_in_force
+from core.inserts import insert
 from core.phones import phone_or_blank
+from core.selects import columns, instances
 from inventory.models import Location
 
 from .exceptions import EmailTaken, NotEnoughForCart, NotSoldHere
@@ -186,14 +188,13 @@ def _lock(cart: Cart, channel: Channel) -> Cart:
     """The cart as it is now, locked for this transaction and touched by `channel` (its channel and
     updated_at) in the same statement: one round trip where SELECT … FOR UPDATE and the UPDATE after the
     change took two (bench/checkout_profile.py). A closed cart is refused."""
-    columns = ", ".join(field.column for field in Cart._meta.concrete_fields)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    locked = next(iter(Cart.objects.raw(
+    locked = instances(
         f"UPDATE {Cart._meta.db_table} SET channel_id = %s, updated_at = %s WHERE id = %s AND status = %s"
-        f" RETURNING {columns}", [channel.pk, now, cart.pk, Cart.Status.OPEN])), None)
-    if locked is None:
+        f" RETURNING {columns(Cart)}", [channel.pk, now, cart.pk, Cart.Status.OPEN], Cart)
+    if not locked:
         raise ValidationError({"cart": ["This cart is closed; start a new one."]})
-    return locked
+    return locked[0][0]
 
 
 def _touched(cart: Cart, channel: Channel, change: dict) -> None:
@@ -238,7 +239,7 @@ def cart_add_line(*, cart: Cart | None, variant: Variant, quantity: int, channel
     cart behind, and a cart nobody else can know of yet needs no lock and has no lines to read."""
     _check_quantity(quantity)
     if cart is None:
-        cart, lines = Cart.objects.create(channel=channel), []
+        (cart,), lines = insert([Cart(channel=channel)]), []  # core.inserts: no ORM compile on the hot path
     else:
         cart = _lock(cart, channel)
         lines = cart_lines(cart)  # at most MAX_CART_LINES: one read for the line, the count and the answer
@@ -256,7 +257,7 @@ def cart_add_line(*, cart: Cart | None, variant: Variant, quantity: int, channel
         line.quantity, line.channel, line.updated_at = total, channel, timezone.now()
         line.save(update_fields=["quantity", "channel", "updated_at"])
     else:
-        line = CartLine.objects.create(cart=cart, variant=variant, quantity=total, channel=channel)
+        (line,) = insert([CartLine(cart=cart, variant=variant, quantity=total, channel=channel)])
         lines.append(line)
     _touched(cart, channel, {"sku": variant.sku, "added": quantity, "quantity": total})
     return cart_view_of(cart, channel, lines, prices, sellable)
