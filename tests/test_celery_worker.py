@@ -61,14 +61,14 @@ def _database_url() -> str:
 class Worker:
     """A `celery worker` process on one queue; its log (stdout and stderr) is kept in a file."""
 
-    def __init__(self, queue: str, log: Path) -> None:
+    def __init__(self, queue: str, log: Path, conn_max_age: str = "0") -> None:
         self.queue, self.log = queue, log
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SECRET_KEY": "celery-worker-test-secret",
             "DATABASE_URL": _database_url(),
-            "CONN_MAX_AGE": "0",
+            "CONN_MAX_AGE": conn_max_age,
             "CELERY_BROKER_URL": BROKER,
             "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "PYTHONUNBUFFERED": "1",
@@ -135,8 +135,8 @@ def queue():
 
 
 @pytest.fixture
-def worker(queue, tmp_path, transactional_db):
-    running = Worker(queue, tmp_path / "worker.log")
+def worker(request, queue, tmp_path, transactional_db):
+    running = Worker(queue, tmp_path / "worker.log", conn_max_age=getattr(request, "param", "0"))
     try:
         running.wait_until_ready()
         yield running
@@ -229,3 +229,23 @@ def test_a_message_written_while_the_broker_is_down_is_sent_once_it_is_back(work
     assert ada.interactions.filter(kind=Interaction.Kind.MESSAGE_SENT).count() == 1
     assert worker.output().count("OUTMARK1") == 1  # one email, printed once by the console backend
     assert app.conf.task_always_eager and not app.conf.broker_url  # the app is put back as it was
+
+
+def _other_backends() -> set[int]:
+    """PostgreSQL backends on the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("worker", ["600"], indirect=True)  # CONN_MAX_AGE, as in production
+def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(worker, settings):
+    seen = []
+    with tasks_through(BROKER, worker.queue, settings):
+        for _ in range(3):
+            done = release_expired_reservations.delay()
+            assert worker.result_of(done.id) == "0"
+            seen.append(_other_backends())
+
+    assert len(seen[0]) == 1, seen  # the worker's one connection
+    assert seen[0] == seen[1] == seen[2]  # the same backend served all three tasks
