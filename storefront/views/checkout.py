@@ -42,6 +42,11 @@ SERVICE_FIELDS = {"store": "store", "address": "line1", "email": "email", "payme
 REPLAY_WAIT_SECONDS = 10
 CARD_REFUSALS = (PaymentDeclined, PaymentProviderError, CheckoutNotFinished)
 CARD_ERROR = "checkout_card_error"  # the session key that carries a refusal back to the card field
+# What the shopper typed, kept (in the session) while their bank checks the card, so a refusal brings them back to
+# the form as they filled it, not a blank one. Never the card, which they give again.
+ENTRIES = "checkout_entries"
+KEPT_ENTRIES = ("fulfilment", "store", "saved_address", "name", "line1", "line2", "city", "postcode", "country",
+                "delivery_method", "email", "phone", "voucher", "payment_method")
 
 
 def _initial(request, cart: Cart) -> dict:
@@ -70,9 +75,11 @@ def checkout(request):
     placing = request.method == "POST" and request.POST.get("action") != "quote"
     form_kwargs = {"stores": stores, "addresses": addresses, "placing": placing}
     card_error = request.session.pop(CARD_ERROR, "") if request.method == "GET" else ""
+    entries = request.session.pop(ENTRIES, None) if request.method == "GET" else None
     if placing:
         form = CheckoutForm(request.POST, **form_kwargs)
         if form.is_valid():
+            request.session[ENTRIES] = {name: request.POST.get(name, "") for name in KEPT_ENTRIES}
             # A double submit (or a retry after a lost answer) finds the order the first one placed.
             try:
                 placed = _replayed(*_key(request, customer, form.cleaned_data))
@@ -86,7 +93,8 @@ def checkout(request):
         return redirect("storefront:cart")
     status = 200
     if request.method == "GET":
-        form = CheckoutForm(initial=_initial(request, cart), **form_kwargs)
+        kept = entries if card_error and entries else {}  # back from a refused card: the form as they left it
+        form = CheckoutForm(initial={**_initial(request, cart), **kept}, **form_kwargs)
     elif not placing:
         form = CheckoutForm(request.POST, **form_kwargs)
         status = 200 if form.is_valid() else 400

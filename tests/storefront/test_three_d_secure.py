@@ -131,8 +131,13 @@ def test_a_card_declined_after_the_check_charges_nothing_and_says_so(browser, at
 
     come_back(browser, check)
 
-    assert "declined" in error_next_to(browser.get("/checkout/"), "card").lower()
+    again = browser.get("/checkout/")
+    assert "declined" in error_next_to(again, "card").lower()
     assert not Order.objects.exists() and held(store, goods) == (0, 0)
+    form = page(again)  # the form as the shopper filled it, to try another card
+    assert 'value="grace@example.com"' in form
+    assert re.search(rf'<option value="{store.code}"[^>]*selected', form)
+    assert idempotency_key(again) != at_checkout  # a new attempt, not a replay of the refused one
 
 
 def test_an_abandoned_check_is_let_go_when_its_hold_lapses(browser, at_checkout, store, goods, stripe_double):
