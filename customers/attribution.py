@@ -180,8 +180,10 @@ def attribution_for(*, customer: Customer | None, visitor: uuid.UUID | None, cha
     sale came in store; an order with no arrival on record came direct."""
     if not channel.is_online:
         return {"first": IN_STORE, "last": IN_STORE}
-    arrivals = arrivals_of(customer=customer, visitor=visitor)
-    first, last = arrivals.select_related("channel").first(), arrivals.select_related("channel").last()
+    first = last = None  # a guest whose app names no install has nothing on record to read
+    if customer is not None or visitor is not None:
+        arrivals = arrivals_of(customer=customer, visitor=visitor).select_related("channel")
+        first, last = arrivals.first(), arrivals.last()
 
     def frozen(touch: Interaction | None) -> dict:
         if touch is None:
