@@ -41,6 +41,7 @@ from bench.database import (  # noqa: E402  (after the path is set)
     run_workers,
     server_url,
     setup_django,
+    tidy_tables,
     with_database,
     without_password,
 )
@@ -124,16 +125,6 @@ def switch_counter(on: bool) -> None:
         cursor.execute(f"ALTER TABLE inventory_stocklevel {'ENABLE' if on else 'DISABLE'} TRIGGER {TRIGGER}")
     if counter_trigger()[0] != on:
         raise SystemExit(f"ALTER TABLE did not switch {TRIGGER} {'on' if on else 'off'}")
-
-
-def tidy_tables() -> None:
-    """Clear dead tuples (the counter row gathers one per commit) and start each round from a fresh checkpoint."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in ("inventory_stocklevel", "inventory_stockmovement", COUNTER_TABLE):
-            cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute("CHECKPOINT")
 
 
 def counter_units(variant_id: int) -> tuple[int | None, int]:
@@ -252,7 +243,7 @@ def main() -> None:
                 switch_counter(on)
                 if on:
                     counter_reset(variant_id)
-                tidy_tables()
+                tidy_tables("inventory_stocklevel", "inventory_stockmovement", COUNTER_TABLE)
                 before, sellable_before = counter_units(variant_id)
                 connections.close_all()
                 print(f"round {round_}: counter {'ON ' if on else 'OFF'} ...", end=" ", flush=True)

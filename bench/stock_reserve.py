@@ -20,6 +20,7 @@ from bench.database import (  # noqa: E402  (after the path is set)
     run_workers,
     server_url,
     setup_django,
+    tidy_tables,
     with_database,
     without_password,
 )
@@ -97,16 +98,6 @@ def load_data() -> None:
     stock_receive(location=stores[0], variant=Variant.objects.get(sku=HOT_SKU), quantity=ON_HAND,
                   reference="bench:load")
     print(f"  hot pair: {HOT_SKU} at {HOT_STORE}; loaded in {time.perf_counter() - started:.0f} s")
-
-
-def tidy_tables() -> None:
-    """Clear dead tuples (the hot row gathers many) and start each scenario from a fresh checkpoint."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE inventory_stocklevel")
-        cursor.execute("VACUUM ANALYZE inventory_stockmovement")
-        cursor.execute("CHECKPOINT")
 
 
 def service_queries() -> list[str]:
@@ -268,7 +259,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print("loading ...", flush=True)
     load_data()
-    tidy_tables()
+    tidy_tables("inventory_stocklevel", "inventory_stockmovement")
 
     queries = service_queries()
     statements = [sql for sql in queries if sql not in ("BEGIN", "COMMIT")]
@@ -282,7 +273,7 @@ def main() -> None:
     total_done = 0
     for round_ in range(1, args.rounds + 1):
         for key, label, kind, hot in SCENARIOS:
-            tidy_tables()
+            tidy_tables("inventory_stocklevel", "inventory_stockmovement")
             connections.close_all()
             print(f"round {round_}: {label} ...", end=" ", flush=True)
             done, elapsed = run_scenario(kind, hot, url, args.seconds, args.workers)

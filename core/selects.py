@@ -7,7 +7,7 @@ PostgreSQL and SQLite. The read-side twin of core.inserts."""
 from django.db import connection
 from django.db.models import Model
 
-_CONVERTERS: dict[tuple, list] = {}
+_SPECS: dict[tuple, tuple[list[str], list]] = {}
 _COLUMNS: dict[tuple, str] = {}
 
 
@@ -23,22 +23,23 @@ def columns(model: type[Model], alias: str = "") -> str:
     return found
 
 
-def _converters(model: type[Model]) -> list:
+def _spec(model: type[Model]) -> tuple[list[str], list]:
+    """The model's field attnames, and each column's converters, made once per model and database."""
     key = (model._meta.label, connection.vendor)
-    found = _CONVERTERS.get(key)
+    found = _SPECS.get(key)
     if found is None:
-        found = []
+        converters = []
         for field in model._meta.concrete_fields:
             col = field.get_col(model._meta.db_table)
-            found.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-        _CONVERTERS[key] = found
+            converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+        found = _SPECS[key] = ([f.attname for f in model._meta.concrete_fields], converters)
     return found
 
 
 def instances(sql: str, params, *models: type[Model]) -> list[tuple[Model, ...]]:
     """Run `sql`, whose SELECT (or RETURNING) list is columns(model, alias) of each of `models` in turn, and
     return a tuple of instances (one per model) for each row."""
-    specs = [(model, [f.attname for f in model._meta.concrete_fields], _converters(model)) for model in models]
+    specs = [(model, *_spec(model)) for model in models]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -94,6 +94,12 @@ def _positive(quantity: int, what: str = "quantity") -> int:
     return quantity
 
 
+def _lock_order(pair: tuple[int, int]) -> tuple[int, int]:
+    """The key that sorts (location_id, variant_id) pairs into the order rows are locked in: variant first."""
+    location_id, variant_id = pair
+    return variant_id, location_id
+
+
 def _merged(changes: Iterable[_Change]) -> list[_Change]:
     by_pair: dict[tuple[int, int], _Change] = {}
     for change in changes:
@@ -105,7 +111,7 @@ def _merged(changes: Iterable[_Change]) -> list[_Change]:
                 existing.deltas[bucket] = existing.deltas.get(bucket, 0) + delta
     for change in by_pair.values():
         change.deltas = {b: d for b, d in change.deltas.items() if d}
-    return [by_pair[pair] for pair in sorted(by_pair, key=lambda pair: (pair[1], pair[0]))]  # lock order
+    return [by_pair[pair] for pair in sorted(by_pair, key=_lock_order)]
 
 
 def _update_row(change: _Change, keep_safety_stock: bool, ledger: StockMovement | None = None) -> bool:
@@ -776,7 +782,7 @@ def _on_hand_by_pair(pairs: Iterable[tuple[int, int]], *, lock: bool) -> dict[tu
     found: dict[tuple[int, int], tuple[int, int]] = {}
     wanted = set(pairs)
     if lock:
-        ordered = sorted(wanted, key=lambda pair: (pair[1], pair[0]))
+        ordered = sorted(wanted, key=_lock_order)
         batches = [
             StockLevel.objects.select_for_update(of=("self",))
             .filter(variant_id__in={v for _, v in chunk}, location_id__in={l for l, _ in chunk})
@@ -834,7 +840,7 @@ def stock_set_counted_many(*, lines: Sequence[StockLine], reference: str = "", a
     with transaction.atomic(), connection.cursor() as cursor:
         sellable_online_pending()
         seen = _on_hand_by_pair(counted, lock=False)
-        changing = sorted((p for p, q in counted.items() if q != seen.get(p, (0, 0))[0]), key=lambda p: (p[1], p[0]))
+        changing = sorted((p for p, q in counted.items() if q != seen.get(p, (0, 0))[0]), key=_lock_order)
         missing = [p for p in changing if p not in seen]
         for start in range(0, len(missing), _BULK_CHUNK):
             # WHERE true lets SQLite tell the upsert clause from a join condition.
