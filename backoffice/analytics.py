@@ -1,10 +1,13 @@
 """Analytics selectors: sales (by channel, store, source and over time against the period before), visits and
-conversion, click-and-collect, pickup times, returns and low stock, each aggregated in the database over one
-period and the locations the viewer may see (inventory.selectors.locations_for_staff).
+conversion, click-and-collect, pickup times, short picks and re-routes, ship-from-store capacity, returns and
+low stock, each aggregated in the database over one period and the locations the viewer may see
+(inventory.selectors.locations_for_staff).
 
 Every figure is attributed to a location the way the back office scopes it: a sale to the location its
-line is sent from (the store for a till sale or a pickup), a pickup to its store, a return to the store
-that received it (or, while only requested, to the locations its order was sent from), stock to its location.
+line is sent from (the store for a till sale or a pickup), a pickup to its store, a short pick to the store
+that could not send the units (wherever they went instead), a ship order to the location that took it, a
+return to the store that received it (or, while only requested, to the locations its order was sent from),
+stock to its location.
 Visits (the shop's "arrived" touches) belong to no location: only head office is given figures made of them.
 """
 from collections import Counter
@@ -33,8 +36,8 @@ from django.utils import timezone
 
 from catalog.models import Channel, Price
 from customers.models import Interaction
-from fulfillment.models import Fulfillment, Return, ReturnLine
-from inventory.models import Location, StockLevel
+from fulfillment.models import Fulfillment, FulfillmentLine, LineProblem, Return, ReturnLine
+from inventory.models import WEEKDAYS, Location, StockLevel
 from orders.models import Order, OrderLine
 
 PENNY = Decimal("0.01")
@@ -335,6 +338,94 @@ def pickups_by_store(*, period: Period, locations: QuerySet[Location]) -> list[d
 def pickup_totals(*, period: Period, locations: QuerySet[Location]) -> dict:
     """The same figures over all the stores together."""
     return _pickup_row(_pickups(period=period, locations=locations).aggregate(**PICKUP_FIGURES))
+
+
+# Short picks and re-routes --------------------------------------------------------------------------
+
+Outcome = LineProblem.Outcome
+SENT = (Fulfillment.Status.SHIPPED, Fulfillment.Status.DELIVERED, COLLECTED)
+# Finished, for the fill rate: done, except a pickup not collected in time, which the store did have ready.
+FINISHED = tuple(status for status in Fulfillment.DONE if status != EXPIRED)
+REROUTED = (Outcome.REROUTED, Outcome.COLLECT_ELSEWHERE, Outcome.DELIVER)
+LOST = (Outcome.DROPPED, Outcome.CANCELLED)
+REASONS = dict(LineProblem.Reason.choices)
+
+
+def _units(rows: QuerySet, **where) -> Coalesce:
+    """The units (`quantity`) of these rows at the outer location, 0 where there are none."""
+    units = (rows.filter(fulfillment__location=OuterRef("pk"), **where).order_by()
+             .values("fulfillment__location").annotate(units=Sum("quantity")).values("units"))
+    return Coalesce(Subquery(units), 0)
+
+
+def short_picks_by_store(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Per store with fulfilments created in the period: units asked of it (still on its fulfilment lines, plus
+    those it could not send: re-routed units leave its lines), units short, short-pick rate (short ÷ asked),
+    fill rate (sent ÷ asked, of its finished fulfilments), where the short units went, and the reason given
+    for most of them."""
+    lines = FulfillmentLine.objects.filter(period.q("fulfillment__created_at"))
+    problems = LineProblem.objects.filter(period.q("fulfillment__created_at"))
+    top_reason = (problems.filter(fulfillment__location=OuterRef("pk")).order_by().values("reason")
+                  .annotate(units=Sum("quantity"), problems=Count("id"))
+                  .order_by("-units", "-problems", "reason").values("reason")[:1])
+    finished = {"fulfillment__status__in": FINISHED}
+    rows = (locations.filter(pk__in=Fulfillment.objects.filter(period.q("created_at")).values("location"))
+            .annotate(on_lines=_units(lines), sent=_units(lines, fulfillment__status__in=SENT),
+                      finished_on_lines=_units(lines, **finished), short=_units(problems),
+                      finished_short=_units(problems, **finished), rerouted=_units(problems, outcome__in=REROUTED),
+                      lost=_units(problems, outcome__in=LOST),
+                      awaiting=_units(problems, outcome=Outcome.AWAITING_CHOICE), reason=Subquery(top_reason))
+            .values("code", "name", "on_lines", "sent", "finished_on_lines", "short", "finished_short", "rerouted",
+                    "lost", "awaiting", "reason")
+            .order_by("code"))
+    return [{"store": row["code"], "name": row["name"], "asked": row["on_lines"] + row["short"],
+             "short": row["short"], "short_rate": _percent(row["short"], row["on_lines"] + row["short"]),
+             "fill_rate": _percent(row["sent"], row["finished_on_lines"] + row["finished_short"]),
+             "rerouted": row["rerouted"], "lost": row["lost"], "awaiting": row["awaiting"],
+             "reason": REASONS.get(row["reason"])} for row in rows]
+
+
+# Ship-from-store capacity ---------------------------------------------------------------------------
+
+
+def _ship_days_in_words(days: list[str]) -> str:
+    return ", ".join(day.capitalize() for day in WEEKDAYS if day in days) if days else "Every day"
+
+
+def ship_capacity(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Each location with a daily ship capacity: the ship orders it has taken today against that capacity, and
+    over the period's days up to today on which it ships (its ship days; every day when none are set), the
+    average daily use (ship orders on those days ÷ (those days × capacity)) and the days it reached capacity.
+
+    Every ship fulfilment created on a day counts against its location's capacity that day, as routing counts
+    it, against the capacity set now. The database counts them per location and local day; the days are sorted
+    into ship days or not here."""
+    today = timezone.localdate()
+    capped = list(locations.filter(daily_ship_capacity__isnull=False).order_by("code"))
+    per_day = (Fulfillment.objects
+               .filter(period.q("created_at") | Period(today, today).q("created_at"),
+                       method=Fulfillment.Method.SHIP, location__in=[place.pk for place in capped])
+               .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+               .values_list("location", "day").annotate(orders=Count("id")).order_by())
+    taken: dict[int, dict[date, int]] = {}
+    for location_id, day, orders in per_day:
+        taken.setdefault(location_id, {})[day] = orders
+    last = min(period.last, today)
+    weekdays = Counter(WEEKDAYS[(period.first + timedelta(days=n)).weekday()]
+                       for n in range(max((last - period.first).days + 1, 0)))
+    rows = []
+    for place in capped:
+        orders_on, capacity = taken.get(place.pk, {}), place.daily_ship_capacity
+        worked = [orders for day, orders in orders_on.items() if period.first <= day <= last and place.ships_on(day)]
+        days_worked = sum(count for weekday, count in weekdays.items()
+                          if not place.ship_days or weekday in place.ship_days)
+        rows.append({"store": place.code, "name": place.name, "ship_days": _ship_days_in_words(place.ship_days),
+                     "capacity": capacity, "today": orders_on.get(today, 0),
+                     "today_use": _percent(orders_on.get(today, 0), capacity) if place.ships_on(today) else None,
+                     "days": days_worked, "orders": sum(worked),
+                     "average_use": _percent(sum(worked), days_worked * capacity),
+                     "full_days": sum(1 for orders in worked if orders >= capacity)})
+    return rows
 
 
 # Returns --------------------------------------------------------------------------------------------

@@ -137,6 +137,30 @@ def _tables(period: Period, locations, *, head_office: bool,
             analytics.pickups_by_store(**scope), "store", "uncollected_rate",
             "Pickup orders placed in the period. Uncollected % = not collected in time ÷ (collected + not "
             "collected)."),
+        "short_picks_by_store": lambda: Table(
+            "short_picks_by_store", "Short picks and re-routes by store",
+            [("store", "Store"), ("name", "Name"), ("asked", "Units asked"), ("short", "Units short"),
+             ("short_rate", "Short-pick %"), ("fill_rate", "Fill rate %"), ("rerouted", "Re-routed"),
+             ("lost", "Dropped or cancelled"), ("awaiting", "Awaiting shopper's choice"),
+             ("reason", "Most common reason")],
+            analytics.short_picks_by_store(**scope), "store", "short_rate",
+            "Fulfilments created in the period, by the store asked to send them. Units short: units staff could not "
+            "send (not found, damaged, wrong item, worn display); short-pick % = short ÷ asked. Fill rate % = units "
+            "sent ÷ units asked, of fulfilments shipped, delivered, collected or cancelled (a pickup not collected "
+            "in time is left out: the store had it ready). Re-routed: sent or collected from another location, or "
+            "delivered instead; most common reason by units."),
+        "ship_capacity": lambda: Table(
+            "ship_capacity", "Ship-from-store capacity",
+            [("store", "Location"), ("name", "Name"), ("ship_days", "Ships on"), ("capacity", "Ship orders a day"),
+             ("today", "Ship orders today"), ("today_use", "Today % of capacity"), ("days", "Ship days in period"),
+             ("orders", "Ship orders on them"), ("average_use", "Avg daily use %"),
+             ("full_days", "Days at capacity")],
+            analytics.ship_capacity(**scope), "store", "average_use",
+            "Locations with a daily limit on ship orders (every ship order created on a day counts, even if "
+            "cancelled since); today whatever the period. Avg daily use % = ship orders on its ship days in the "
+            "period, up to today, ÷ (those days × its limit as set now). Today % is blank on a day it does not "
+            "ship. At its limit, or on a day it does not ship, routing sends new delivery orders elsewhere where "
+            "it can."),
         "returns_by_channel": lambda: Table(
             "returns_by_channel", "Returns by channel",
             [("channel", "Channel"), ("returns", "Returns"), ("received", "Received"), ("units", "Units"),

@@ -21,6 +21,7 @@ JOBS = [
     ("Charge ready pickups before their card authorisation lapses", "fulfillment.tasks.charge_pickups_before_lapse",
      3600),
     ("Tell stores of card authorisations about to lapse", "orders.tasks.report_lapsing_authorisations", 3600),
+    ("Drop short-picked units the shopper did not choose for", "fulfillment.tasks.settle_line_problems", 900),
 ]
 
 

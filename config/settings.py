@@ -244,6 +244,9 @@ ABANDONED_CART_AFTER = timedelta(hours=env.int("ABANDONED_CART_AFTER_HOURS", def
 ABANDONED_CART_DISCOUNT_PERCENT = env.int("ABANDONED_CART_DISCOUNT_PERCENT", default=10)
 ABANDONED_CART_VOUCHER_DAYS = env.int("ABANDONED_CART_VOUCHER_DAYS", default=3)
 REVIEW_REQUEST_DELAY = timedelta(days=env.int("REVIEW_REQUEST_DELAY_DAYS", default=3))
+# A pickup store could not find an item: how long the shopper has to choose (another store, delivery or a
+# refund) before it is dropped and refunded.
+LINE_PROBLEM_CHOOSE_HOURS = env.int("LINE_PROBLEM_CHOOSE_HOURS", default=48)
 
 # A checkout's claim on its Idempotency-Key outlives a request that died (a killed worker or database
 # connection) by this long at most; then a retry with the key takes it over.

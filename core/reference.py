@@ -17,7 +17,8 @@ from django.db.models.signals import post_delete, post_save
 T = TypeVar("T")
 
 TOKEN_KEY = "reference-tables:token"
-WATCHED = {"catalog.Channel", "catalog.TaxRate", "inventory.Location", "orders.DeliveryMethod", "orders.DeliveryRate"}
+WATCHED = {"catalog.Channel", "catalog.TaxRate", "inventory.Location", "orders.DeliveryMethod", "orders.DeliveryRate",
+           "orders.RoutingPolicy", "orders.RoutingRule"}
 _memory: dict = {"token": None, "values": {}}
 
 

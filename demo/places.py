@@ -106,6 +106,10 @@ WAREHOUSES = [
          53.7010, -1.3950, "01632 960 020", GOODS_IN),
 ]
 
+STORE_SHIP_CAPACITY = 25
+STORE_SHIP_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
+
+
 def upsert_locations() -> list[Location]:
     """Create the stores and warehouses that are missing; existing ones (by code) are left as they are."""
     locations = []
@@ -122,6 +126,11 @@ def upsert_locations() -> list[Location]:
                     "ships_orders": site.ships_orders or not is_store,
                     "offers_pickup": site.offers_pickup and is_store, "accepts_returns": site.accepts_returns,
                     "pickup_hold_days": 7,
+                    # A store sends what its stockroom team can pack beside the shop floor, six days a week;
+                    # the warehouses send without limit and come first when operations rank locations.
+                    **({"daily_ship_capacity": STORE_SHIP_CAPACITY, "ship_days": STORE_SHIP_DAYS}
+                       if is_store and site.ships_orders else {}),
+                    "routing_rank": 100 if is_store else 10,
                 },
             )
             locations.append(location)

@@ -1,5 +1,7 @@
 """Back-office pages for fulfilments and returns, scoped to the stores a user works at: each fulfilment's
 page shows its next steps as buttons, and every step goes through fulfillment.services (steps.py)."""
+import uuid
+
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
@@ -15,7 +17,7 @@ from inventory.selectors import locations_for_staff
 from orders.models import Order
 
 from . import steps
-from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
+from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, LineProblem, Return, ReturnLine
 from .selectors import customer_name
 
 
@@ -36,6 +38,17 @@ class FulfillmentLineInline(ReadOnlyInline):
     @admin.display(description="still to send")
     def still_to_send(self, line):
         return line.order_line.quantity_open
+
+
+class LineProblemInline(ReadOnlyInline):
+    model = LineProblem
+    fields = ["created_at", "sku", "reason", "quantity", "on_shelf", "outcome", "sent_from", "choose_by", "actor"]
+    readonly_fields = fields
+    verbose_name_plural = "problems reported with lines"
+
+    @admin.display(description="SKU")
+    def sku(self, problem):
+        return problem.order_line.sku
 
 
 class FulfillmentEventInline(ReadOnlyInline):
@@ -65,7 +78,7 @@ class FulfillmentAdmin(admin.ModelAdmin):
                     "classes": ["collapse"]}),
     ]
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
-    inlines = [FulfillmentLineInline, FulfillmentEventInline]
+    inlines = [FulfillmentLineInline, LineProblemInline, FulfillmentEventInline]
     actions = ["start_picking", "mark_ready", "mark_delivered"]
 
     def get_queryset(self, request):
@@ -112,6 +125,7 @@ class FulfillmentAdmin(admin.ModelAdmin):
         if fulfillment is not None:
             context.update(fulfillment=fulfillment, next_steps=steps.next_steps(fulfillment),
                            can_act=super().has_change_permission(request), carriers=steps.CARRIERS,
+                           problem_key=uuid.uuid4().hex,
                            open_lines=[fl.order_line for fl in fulfillment.lines.select_related("order_line")
                                        if fl.order_line.quantity_open])
         return super().change_view(request, object_id, form_url, context)

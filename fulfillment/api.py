@@ -28,8 +28,9 @@ from orders.models import Order
 from orders.selectors import order_list
 
 from . import services
-from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
-from .models import Fulfillment, Return, ReturnLine
+from .exceptions import PickupRefused, ProblemRefused, ReturnRefused, TooManyWrongCodes
+from .models import Fulfillment, LineProblem, Return, ReturnLine
+from .problems import line_problem_report
 from .selectors import customer_name, fulfillment_queue
 
 
@@ -148,6 +149,61 @@ class StepAPI(StaffFulfillmentMixin, APIView):
         elif self.step == "delivered":
             fulfillment = services.fulfillment_mark_delivered(fulfillment=fulfillment, actor=request.user)
         return self.answer(fulfillment)
+
+
+class ProblemIn(serializers.Serializer):
+    line_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1,
+                                       help_text="The order line (line_id in the fulfilment's lines).")
+    reason = serializers.ChoiceField(choices=LineProblem.Reason.choices)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, default=None,
+                                        allow_null=True,
+                                        help_text="Units that cannot be sent; all still to pick when left out.")
+    on_shelf = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0,
+                                        help_text="Not found: how many are left on the shelf (the ledger is "
+                                                  "corrected to these plus the units you did pick).")
+    open_seen = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=None,
+                                         allow_null=True,
+                                         help_text="The units to pick your screen showed: if the line has changed "
+                                                   "since (someone reported it), nothing changes (409).")
+
+
+class ProblemOut(serializers.ModelSerializer):
+    line_id = serializers.IntegerField(source="order_line_id")
+    sku = serializers.CharField(source="order_line.sku")
+    sent_from = serializers.CharField(source="sent_from.code", allow_null=True, default=None)
+
+    class Meta:
+        model = LineProblem
+        fields = ["id", "line_id", "sku", "reason", "quantity", "on_shelf", "outcome", "sent_from", "choose_by",
+                  "created_at"]
+
+
+@extend_schema(tags=["staff"])
+class ProblemAPI(StaffFulfillmentMixin, APIView):
+    """Report a problem with a line while picking: not found, damaged, wrong item or size, worn display. The
+    ledger is told at once (not found: on hand corrected; the others: units booked unavailable), the units are
+    released from the order and sourced again: for delivery from another location (within the split limit), for
+    pickup by the shopper's choice on a link we send them; when nowhere has them they are cancelled and refunded.
+    For store staff whose role works on fulfilments, at a store they work at. An Idempotency-Key header makes a
+    retry apply once."""
+
+    @extend_schema(request=ProblemIn, parameters=[OpenApiParameter(
+        "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+        description="Any unique string (up to 100 characters): the same key again answers the first report.")],
+        responses={201: ProblemOut, **refusals(ProblemRefused, StockConflict)})
+    def post(self, request, pk: int):
+        fulfillment = self.fulfillment(request, pk)
+        data = ProblemIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 100:
+            raise ValidationError({"Idempotency-Key": ["Keep the key to 100 characters."]})
+        values = data.validated_data
+        problem = line_problem_report(
+            fulfillment=fulfillment, order_line_id=values["line_id"], reason=values["reason"],
+            quantity=values["quantity"], on_shelf=values["on_shelf"], open_seen=values["open_seen"],
+            actor=request.user, idempotency_key=key or None)
+        return Response(ProblemOut(problem).data, status=status.HTTP_201_CREATED)
 
 
 class ScanIn(serializers.Serializer):

@@ -24,3 +24,10 @@ class StepRefused(DomainError):
 
     code = "step_refused"
     http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class ProblemRefused(DomainError):
+    """A problem with a line could not be reported, or a shopper's choice about it applied: nothing changed."""
+
+    code = "problem_refused"
+    http_status = status.HTTP_409_CONFLICT

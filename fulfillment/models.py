@@ -81,7 +81,8 @@ class Fulfillment(models.Model):
                                     name="fulfillment_pickup_code_unique_while_open"),
         ]
         indexes = [models.Index(fields=["location", "status"], name="fulfillment_store_queue"),
-                   models.Index(fields=["status", "expires_at"], name="fulfillment_expiry_scan")]
+                   models.Index(fields=["status", "expires_at"], name="fulfillment_expiry_scan"),
+                   models.Index(fields=["method", "created_at"], name="fulfillment_ship_day")]
 
     def __str__(self) -> str:
         return f"{self.order.number} from {self.location.code} ({self.get_status_display()})"
@@ -173,3 +174,51 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line.sku}"
+
+
+class LineProblem(models.Model):
+    """Staff could not send units of a line from their location: why, what the ledger was told, and where the
+    units went instead (another location, the shopper's choice, or cancelled and refunded)."""
+
+    class Reason(models.TextChoices):
+        NOT_FOUND = "not_found", "Not found"
+        DAMAGED = "damaged", "Damaged"
+        WRONG_ITEM = "wrong_item", "Wrong item or size"
+        WORN_DISPLAY = "worn_display", "Worn display"
+
+    class Outcome(models.TextChoices):
+        REROUTED = "rerouted", "Sent from another location"
+        AWAITING_CHOICE = "awaiting_choice", "Waiting for the shopper's choice"
+        COLLECT_ELSEWHERE = "collect_elsewhere", "To collect at another store"
+        DELIVER = "deliver", "To be delivered instead"
+        DROPPED = "dropped", "Dropped and refunded"
+        CANCELLED = "cancelled", "Cancelled: nowhere has it"
+
+    fulfillment = models.ForeignKey(Fulfillment, on_delete=models.PROTECT, related_name="problems")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="problems",
+                                   help_text="The line of the units that could not be sent (split off if only some).")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    quantity = models.PositiveIntegerField()
+    on_shelf = models.PositiveIntegerField(null=True, blank=True,
+                                           help_text="Not found: how many staff said were left on the shelf.")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    sent_from = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  help_text="Where the units are sent or collected from instead.")
+    choose_by = models.DateTimeField(null=True, blank=True,
+                                     help_text="Pickup: when the default (drop and refund) applies if the shopper "
+                                               "has not chosen.")
+    settled = models.BooleanField(default=True, help_text="False until a drop's cancellation and refund are done.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["outcome", "choose_by"], name="line_problem_choice_due"),
+                   models.Index(fields=["created_at"], name="line_problem_by_day")]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="line_problem_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.sku} {self.get_reason_display().lower()}"

@@ -1,8 +1,10 @@
-"""Fulfilment follows orders: fulfilments are created when an order is placed and cancelled with it."""
+"""Fulfilment follows orders: fulfilments are created when an order is placed and cancelled with it; routing is
+told how many ship orders each location has taken today."""
 from django.dispatch import receiver
 
-from orders.signals import order_lines_cancelled, order_placed
+from orders.signals import order_lines_cancelled, order_placed, ship_orders_counted
 
+from .selectors import ship_orders_since
 from .services import fulfillments_create_for, fulfillments_follow_cancellation
 
 
@@ -14,3 +16,8 @@ def create_fulfillments(sender, *, order, **kwargs) -> None:
 @receiver(order_lines_cancelled)
 def follow_cancellation(sender, *, order, **kwargs) -> None:
     fulfillments_follow_cancellation(order=order)
+
+
+@receiver(ship_orders_counted)
+def count_ship_orders(sender, *, location_ids, since, **kwargs) -> dict[int, int]:
+    return ship_orders_since(location_ids=location_ids, since=since)

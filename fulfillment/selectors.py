@@ -3,6 +3,7 @@ for, and what of an order can still come back."""
 from datetime import timedelta
 from itertools import groupby
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -34,7 +35,8 @@ def pick_list(*, fulfillments) -> list[tuple[str, list[dict]]]:
             if line.quantity_open:
                 rows.append({"department": str(line.variant.product.category), "sku": line.sku, "name": line.name,
                              "quantity": line.quantity_open, "order": fulfillment.order.number,
-                             "placed_at": fulfillment.order.placed_at})
+                             "placed_at": fulfillment.order.placed_at, "line": line,
+                             "fulfillment": fulfillment.pk})
     rows.sort(key=lambda r: (r["department"], r["sku"], r["placed_at"]))
     return [(department, list(items)) for department, items in groupby(rows, key=lambda r: r["department"])]
 
@@ -89,3 +91,19 @@ def returnable_units(*, order: Order, return_request: Return | None = None) -> d
     held = dict(expected.values("order_line_id").annotate(units=Sum("quantity")).values_list("order_line_id", "units"))
     return {line: line.quantity_fulfilled - line.quantity_returned - held.get(line.pk, 0)
             for line in order.lines.all()}
+
+
+def ship_orders_since(*, location_ids, since) -> dict[int, int]:
+    """Ship fulfilments each location has been given since `since`: what a daily capacity counts (routing asks
+    through orders.signals.ship_orders_counted). In SQL, the ids as one array: the ORM's `location_id__in` took
+    4 ms of Python for ~170 ids, this 0.8 (bench/routing.py)."""
+    numbers = [int(pk) for pk in location_ids]
+    if connection.vendor == "postgresql":  # the array as its text: psycopg adapts a list item by item
+        where, params = "location_id = ANY(%s::bigint[])", ["{" + ",".join(map(str, numbers)) + "}"]
+    else:
+        where, params = f"location_id IN ({', '.join(map(str, numbers))})", []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT location_id, COUNT(*) FROM {Fulfillment._meta.db_table}"
+                       f" WHERE method = %s AND created_at >= %s AND {where} GROUP BY location_id",
+                       [Fulfillment.Method.SHIP.value, connection.ops.adapt_datetimefield_value(since), *params])
+        return dict(cursor.fetchall())

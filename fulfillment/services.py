@@ -57,7 +57,10 @@ def _set_status(fulfillment: Fulfillment, new: str, *, actor=None, note: str = "
 
 
 def _lock(fulfillment: Fulfillment) -> Fulfillment:
-    """Lock the fulfilment's own row only: work at the same store (or on the same order) goes on."""
+    """Lock the fulfilment's order, then its own row: every write about an order's fulfilments takes them in that
+    order (as order_cancel and a short pick's re-route do, which change several of them), so none waits in a
+    circle; work at the same store goes on."""
+    Order.objects.select_for_update().filter(pk=fulfillment.order_id).values_list("pk").first()
     return Fulfillment.objects.select_for_update(of=("self",)).select_related("order", "location").get(pk=fulfillment.pk)
 
 

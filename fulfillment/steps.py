@@ -7,6 +7,7 @@ from orders.services import order_cancel
 from . import services
 from .exceptions import StepRefused
 from .models import Fulfillment
+from .problems import line_problem_report, problem_said
 
 Status = Fulfillment.Status
 CARRIERS = ("Royal Mail", "Parcelforce", "DPD", "Evri", "DHL", "UPS", "Yodel")
@@ -63,7 +64,28 @@ def take(step: str, *, fulfillment: Fulfillment, data, actor) -> str:
         order_cancel(order=fulfillment.order, lines={line.pk: units}, actor=actor,
                      note=f"{units} × {line.sku} cancelled at {fulfillment.location.code}")
         return f"{units} × {line.sku} cancelled; the shopper is not charged for it."
+    if step == "problem":
+        return problem_report(fulfillment=fulfillment, data=data, actor=actor)
     raise StepRefused(f"There is no step called {step!r}.", field="step")
+
+
+def problem_report(*, fulfillment: Fulfillment, data, actor) -> str:
+    """A problem with a line reported from a staff page (its posted form), and what became of the units."""
+    line = (data.get("line") or "").strip()
+    if not (line.isascii() and line.isdigit()) or len(line) > 18:
+        raise StepRefused("Choose the line that has a problem.", field="line")
+    numbers = {}
+    for name, label in (("units", "units that cannot be sent"), ("on_shelf", "units left on the shelf"),
+                        ("open_seen", "units to pick")):
+        value = (data.get(name) or "").strip()
+        if value and (not (value.isascii() and value.isdigit()) or len(value) > 7):
+            raise StepRefused(f"Give the {label} as a whole number.", field=name)
+        numbers[name] = int(value) if value else None
+    problem = line_problem_report(
+        fulfillment=fulfillment, order_line_id=int(line), reason=(data.get("reason") or "").strip(),
+        quantity=numbers["units"], on_shelf=numbers["on_shelf"] or 0, open_seen=numbers["open_seen"], actor=actor,
+        idempotency_key=(data.get("key") or "").strip()[:100] or None)
+    return problem_said(problem)
 
 
 def _parcel(data) -> dict:

@@ -1,6 +1,7 @@
 """Fulfilment's Celery tasks: thin wrappers that call one service."""
 from celery import shared_task
 
+from .problems import line_problems_settle
 from .services import pickups_charge_before_lapse, pickups_expire, pickups_remind, returns_refund_due, reviews_request
 
 
@@ -27,3 +28,8 @@ def refund_due_returns() -> int:
 @shared_task
 def charge_pickups_before_lapse() -> int:
     return pickups_charge_before_lapse()
+
+
+@shared_task
+def settle_line_problems() -> int:
+    return line_problems_settle()

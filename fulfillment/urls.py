@@ -10,6 +10,7 @@ urlpatterns = [
         for step in ("pick", "ship", "ready", "delivered")
     ],
     path("staff/fulfillments/<int:pk>/pack/", api.PackAPI.as_view(), name="staff-pack"),
+    path("staff/fulfillments/<int:pk>/problems/", api.ProblemAPI.as_view(), name="staff-problem"),
     path("staff/pickups/lookup/", api.PickupLookupAPI.as_view(), name="staff-pickup-lookup"),
     path("staff/pickups/collect/", api.PickupCollectAPI.as_view(), name="staff-pickup-collect"),
     path("staff/returns/receive/", api.ReturnReceiveAPI.as_view(), name="staff-return-receive"),

@@ -6,6 +6,7 @@ button hands it over. Both pages need fulfillment.use_scan_station (pickup staff
 staff and managers); a user without it gets 403.
 """
 import re
+import uuid
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -20,7 +21,7 @@ from inventory.models import Location
 from inventory.selectors import locations_for_staff
 from orders.services import amount_due
 
-from . import services
+from . import services, steps
 from .exceptions import PickupRefused
 from .models import Fulfillment
 from .selectors import counter_search, counter_waiting, due_soon, fulfillment_queue, pick_list
@@ -111,13 +112,37 @@ def _hand_over(request, store):
     return services.pickup_collect(fulfillment=ready, code=ready.pickup_code, actor=request.user)
 
 
+PROBLEM_FIELDS = {"reason": "reason", "quantity": "units", "units": "units", "on_shelf": "on_shelf"}
+
+
 @staff_member_required
 @permission_required(SCAN_STATION_PERMISSION, raise_exception=True)
+@require_http_methods(["GET", "POST"])
 def pick_list_page(request, code: str):
+    """The store's units to pick, by department; a line that cannot be sent is reported from its row (a
+    refusal shows next to the row's field)."""
     store = _my_stores(request.user).filter(code=code).first()
     if store is None:
         return render(request, "fulfillment/pick_list.html", {"error": f"You do not work at {code}."}, status=404)
+    can_step = request.user.has_perm("fulfillment.change_fulfillment")
+    problem, status = None, 200
+    if request.method == "POST":
+        posted = request.POST.get("fulfillment", "")
+        fulfillment = Fulfillment.objects.for_staff(request.user).filter(
+            location=store, pk=int(posted) if posted.isascii() and posted.isdigit() and len(posted) <= 18 else 0
+        ).select_related("order").first()
+        try:
+            if not can_step:
+                raise PickupRefused("Your role cannot report problems with orders.", field="line")
+            if fulfillment is None:
+                raise PickupRefused("That order is no longer on this store's list.", field="line")
+            messages.success(request, f"{fulfillment.order.number}: {steps.problem_report(fulfillment=fulfillment, data=request.POST, actor=request.user)}")
+            return redirect(request.path)
+        except DomainError as refusal:
+            status = 409
+            problem = {"fulfillment": request.POST.get("fulfillment"), "line": request.POST.get("line"),
+                       "field": PROBLEM_FIELDS.get(refusal.detail.get("field"), "general"), "message": refusal.message}
     queue = list(fulfillment_queue(user=request.user, location=store).filter(status__in=["new", "picking"]))
     return render(request, "fulfillment/pick_list.html", {
         "store": store, "fulfillments": [(f, next_steps(f)) for f in queue], "departments": pick_list(fulfillments=queue),
-        "can_step": request.user.has_perm("fulfillment.change_fulfillment")})
+        "can_step": can_step, "problem": problem, "key": uuid.uuid4().hex}, status=status)

@@ -3,6 +3,7 @@ the append-only ledger whose sums equal them (StockDiscrepancy: its corrections 
 into). Only inventory.services writes either.
 """
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models, transaction
 from django.db.models import F, Q
@@ -11,6 +12,7 @@ from django.utils import timezone
 from catalog.models import Variant
 
 BUCKETS = ("on_hand", "committed", "reserved", "unavailable", "incoming")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
 
 class WriteThroughServicesOnly(RuntimeError):
@@ -51,6 +53,14 @@ class Location(models.Model):
     pickup_hold_days = models.PositiveSmallIntegerField(
         default=7, help_text="Days a ready pickup order is kept before it is cancelled and restocked."
     )
+    daily_ship_capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Ship-from-here orders it can take a day; when reached, new delivery orders "
+                                         "go elsewhere (pickup and the till go on). Empty for no limit.")
+    ship_days = models.JSONField(
+        default=list, blank=True, help_text='Weekdays it sends orders, e.g. ["mon", "tue", "wed", "thu", "fri"]; '
+                                            "on other days new delivery orders go elsewhere. Empty for every day.")
+    routing_rank = models.PositiveSmallIntegerField(
+        default=100, help_text="Where the location priority rule puts it: lower goes first.")
     is_active = models.BooleanField(default=True)
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="stores", help_text="Staff who work here (till, pickups)."
@@ -72,6 +82,15 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not isinstance(self.ship_days, list) or any(day not in WEEKDAYS for day in self.ship_days):
+            raise ValidationError({"ship_days": f"List weekdays from {', '.join(WEEKDAYS)}, or leave it empty."})
+
+    def ships_on(self, day) -> bool:
+        """Whether it sends orders on `day` (a date)."""
+        return not self.ship_days or WEEKDAYS[day.weekday()] in self.ship_days
 
 
 class StockLevel(models.Model):
@@ -201,6 +220,7 @@ class StockMovement(models.Model):
         TRANSFER_OUT = "transfer_out", "Transfer out"
         TRANSFER_IN = "transfer_in", "Transfer in"
         FOUND_AT_TILL = "found_at_till", "Found at the till"
+        NOT_FOUND = "not_found", "Not found when picking"
 
     # No index of its own: movement_pair_history (location, variant, created_at) serves lookups by location.
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements", db_index=False)
@@ -251,7 +271,7 @@ class StockDiscrepancy(StockMovement):
     """The movements that say the ledger was wrong about what a store had, found out in the course of
     business rather than by a count: what a store manager looks into. Another such reason joins REASONS."""
 
-    REASONS = (StockMovement.Reason.FOUND_AT_TILL,)
+    REASONS = (StockMovement.Reason.FOUND_AT_TILL, StockMovement.Reason.NOT_FOUND)
 
     objects = StockDiscrepancyManager()
 

@@ -426,6 +426,35 @@ def stock_release_committed(
     )
 
 
+def stock_report_short(
+    *, location: Location, variant: Variant, quantity: int, reason: str, on_shelf: int = 0, kept: int = 0,
+    reference: str = "", actor=None, note: str = "",
+) -> StockMovement:
+    """Staff picking an order could not send `quantity` committed units: those are released from the order, and
+    the ledger told what was found, as one movement. `reason` is Reason.NOT_FOUND (on hand is corrected to what
+    is there: the `on_shelf` units staff say are left plus the `kept` units of the order they did pick, never
+    below what is still promised, held or unavailable: other orders' pickers report their own) or Reason.DAMAGE
+    (damaged, worn or wrong: the units stay on hand, booked unavailable)."""
+    q = _positive(quantity)
+    if not _is_count(on_shelf) or not _is_count(kept):
+        raise InvalidQuantity(f"Units on the shelf must be zero or more, not {on_shelf!r}.", field="on_shelf")
+    if reason == Reason.DAMAGE:
+        return _apply([_Change(location.pk, variant.pk, reason, {"committed": -q, "unavailable": q})],
+                      reference=reference, actor=actor, note=note)[0]
+    if reason != Reason.NOT_FOUND:
+        raise ValueError(f"not a short-pick reason: {reason!r}")
+    with transaction.atomic():
+        row = (StockLevel.objects.select_for_update(of=("self",)).filter(location=location, variant=variant)
+               .values_list("on_hand", "committed", "reserved", "unavailable").first())
+        if row is None or row[1] < q:
+            raise StockConflict(f"{variant.sku} at {location.code}: only {row[1] if row else 0} committed, cannot "
+                                f"release {q}.", problems=[variant.sku])
+        on_hand, committed, reserved, unavailable = row
+        there = max(on_shelf + kept, committed - q + reserved + unavailable)
+        return _apply([_Change(location.pk, variant.pk, reason, {"committed": -q, "on_hand": there - on_hand})],
+                      reference=reference, actor=actor, note=note)[0]
+
+
 def stock_ship(
     *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
 ) -> list[StockMovement]:

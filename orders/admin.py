@@ -14,7 +14,19 @@ from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline, SuperuserOnlyAdmi
 from customers.models import Customer
 from inventory.selectors import locations_for_staff
 
-from .models import DeliveryMethod, DeliveryRate, Order, OrderEvent, OrderLine, Payment, Refund, StripeEvent, Voucher
+from .models import (
+    DeliveryMethod,
+    DeliveryRate,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Refund,
+    RoutingPolicy,
+    RoutingRule,
+    StripeEvent,
+    Voucher,
+)
 from .selectors import order_link
 from .services import order_cancel
 
@@ -191,3 +203,27 @@ class DeliveryMethodAdmin(admin.ModelAdmin):
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"code": ("name",)}
     inlines = [DeliveryRateInline]
+
+
+class RoutingRuleInline(admin.TabularInline):
+    model = RoutingRule
+    fields = ["position", "rule"]
+    extra = 0
+    verbose_name_plural = "rules, applied in order (lowest position first); leave one out to turn it off"
+
+
+@admin.register(RoutingPolicy)
+class RoutingPolicyAdmin(admin.ModelAdmin):
+    """Operations set how delivery orders are routed: the rules in order and the split limit (orders.routing).
+    There is one policy (made by a migration with the default rules); each location's daily capacity, working
+    days and rank are on its own page."""
+
+    list_display = ["__str__", "split_limit", "rules_in_order"]
+    inlines = [RoutingRuleInline]
+
+    @admin.display(description="rules")
+    def rules_in_order(self, policy: RoutingPolicy) -> str:
+        return " → ".join(rule.get_rule_display() for rule in policy.rules.all()) or "—"
+
+    def has_add_permission(self, request):
+        return not RoutingPolicy.objects.exists() and super().has_add_permission(request)

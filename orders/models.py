@@ -158,6 +158,11 @@ class Order(models.Model):
     placed_at = models.DateTimeField(default=timezone.now)
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", help_text="The member of staff, for till sales.")
+    ship_to_latitude = models.FloatField(null=True, blank=True, help_text="Where the address is, for routing.")
+    ship_to_longitude = models.FloatField(null=True, blank=True)
+    routing = models.JSONField(default=dict, blank=True, help_text=(
+        "How the order was routed: {\"rule\": the rule that decided it, \"said\": the decision in words, "
+        "\"locations\": codes}."))
     review_requested_at = models.DateTimeField(null=True, blank=True)
     attribution = models.JSONField(default=dict, blank=True, help_text=(
         "Where the shopper came from, frozen at checkout: {\"first\": …, \"last\": …}, each with source, medium, "
@@ -180,6 +185,42 @@ class Order(models.Model):
 
     def can_transition_to(self, new: str) -> bool:
         return new in self.TRANSITIONS[self.status]
+
+
+class RoutingPolicy(models.Model):
+    """How delivery orders are routed, set by operations: an ordered list of rules and a split limit. The first
+    policy is the one in force (the admin keeps one); with none, the defaults below apply."""
+
+    split_limit = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1)],
+        help_text="Most locations one delivery order is sent from, re-routes included (1 = never split).")
+
+    class Meta:
+        verbose_name = "routing policy"
+        verbose_name_plural = "routing policy"
+
+    def __str__(self) -> str:
+        return "Routing policy"
+
+
+class RoutingRule(models.Model):
+    class Rule(models.TextChoices):
+        SKIP_AT_CAPACITY = "skip_at_capacity", "Skip locations at capacity or not working today"
+        DESTINATION_COUNTRY = "destination_country", "Keep in the destination country"
+        FEWEST_PARCELS = "fewest_parcels", "Fewest parcels"
+        NEAREST = "nearest", "Nearest"
+        LOCATION_RANK = "location_rank", "Location priority rank"
+
+    policy = models.ForeignKey(RoutingPolicy, on_delete=models.CASCADE, related_name="rules")
+    rule = models.CharField(max_length=24, choices=Rule.choices)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Rules apply in this order, lowest first.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["policy", "rule"], name="routing_rule_once_per_policy")]
+
+    def __str__(self) -> str:
+        return self.get_rule_display()
 
 
 class CheckoutAttempt(models.Model):

@@ -81,7 +81,7 @@ from .models import (
     VoucherRedemption,
 )
 from .pricing import Quote, delivery_options, quote
-from .routing import Routed, route_delivery, route_pickup
+from .routing import Routed, Routing, route_delivery, route_pickup
 from .selectors import order_link, order_tax_summary, units_by_variant, voucher_evaluate
 from .signals import order_lines_cancelled, order_placed
 
@@ -330,19 +330,23 @@ class Checkout:
 
     quote: Quote
     voucher: Voucher | None
-    routed: list[Routed]
+    routing: Routing
+
+    @property
+    def routed(self) -> list[Routed]:
+        return self.routing.routed
 
 
 def checkout_quote(
     *, cart: Cart, choice: CheckoutChoice, require_method: bool = True, first_if_unchosen: bool = False,
-    routed: list[Routed] | None = None,
+    routing: Routing | None = None,
 ) -> Checkout:
     """Price the cart for this choice: lines, voucher, the delivery methods this order can have (by the
     address and by which locations can send it), the chosen one's price, tax and total. With
     require_method=False (a quote before the shopper has chosen) a delivery quote lists the options and
     charges no delivery yet; with first_if_unchosen=True it charges the first (cheapest) option instead,
     also when the method chosen earlier does not reach this address (a form that preselects it).
-    `routed` is where the units come from when a hold has them already (routing is skipped).
+    `routing` is where the units come from when a hold has them already (routing is skipped).
     Raises CheckoutRefused (field named) or InsufficientStock."""
     _check_fulfilment(choice)
     lines, prices, currency = _priced_lines(cart, choice.channel)
@@ -355,20 +359,20 @@ def checkout_quote(
     wanted = [(l.variant, l.quantity) for l in lines]
     weight = sum(l.variant.weight_grams * l.quantity for l in lines)
     if choice.fulfilment == Order.Fulfilment.PICKUP:
-        routed = routed or route_pickup(lines=wanted, store=choice.pickup_store)
+        routing = routing or route_pickup(lines=wanted, store=choice.pickup_store)
         country, kind, postcode = choice.pickup_store.country, DeliveryMethod.Kind.PICKUP, ""
     else:
-        routed = routed or route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
-                                          longitude=choice.ship_to.longitude)
+        routing = routing or route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
+                                            longitude=choice.ship_to.longitude, country=choice.ship_to.country)
         country, kind, postcode = choice.ship_to.country, DeliveryMethod.Kind.DELIVERY, choice.ship_to.postcode
     options = delivery_options(kind=kind, country=country, postcode=postcode, currency=currency,
                                goods_amount=subtotal - discount, weight_grams=weight,
-                               one_location=len({r.location.pk for r in routed}) == 1)
+                               one_location=len({r.location.pk for r in routing.routed}) == 1)
     if first_if_unchosen and options and choice.delivery_method not in {o.method.code for o in options}:
         choice = replace(choice, delivery_method=options[0].method.code)
     chosen = _chosen_method(choice, options, country, require_method)
     return Checkout(quote=quote(lines=priced, currency=currency, tax_country=country, discount=discount,
-                                delivery=chosen, options=options), voucher=voucher, routed=routed)
+                                delivery=chosen, options=options), voucher=voucher, routing=routing)
 
 
 def _chosen_method(choice: CheckoutChoice, options, country: str, require_method: bool):
@@ -434,14 +438,17 @@ def _pay_by_card(cart: Cart, choice: CheckoutChoice, attempt: CheckoutAttempt, a
     with transaction.atomic():
         _still_claimed(attempt)
         if intent.status == "requires_action":
-            return _await_authentication(cart, choice, attempt, actor, hold, intent)
+            return _await_authentication(cart, choice, attempt, actor, hold, intent, checkout.routing)
         return _record(cart, choice, attempt, actor, checkout, hold, intent)
 
 
-def _await_authentication(cart, choice, attempt, actor, hold: Reservation, intent) -> AwaitingAuthentication:
-    """Keep what the order will be made of on the claim, until the hold lapses; the hold stays."""
+def _await_authentication(cart, choice, attempt, actor, hold: Reservation, intent, routing: Routing
+                          ) -> AwaitingAuthentication:
+    """Keep what the order will be made of on the claim (with why it is routed so), until the hold lapses; the
+    hold stays."""
     CheckoutAttempt.objects.filter(pk=attempt.pk).update(
-        authenticate_by=hold.expires_at, cart=cart, placed_by=actor, choice=_choice_saved(choice))
+        authenticate_by=hold.expires_at, cart=cart, placed_by=actor,
+        choice={**_choice_saved(choice), "routing": routing.as_record()})
     return AwaitingAuthentication(key=attempt.key, payment_intent=intent.id, client_secret=intent.client_secret,
                                   authenticate_by=hold.expires_at)
 
@@ -511,7 +518,9 @@ def _record_authenticated(attempt: CheckoutAttempt, intent) -> Order:
         raise CheckoutNotFinished("Your basket changed while your bank was checking your card, so nothing was "
                                   "charged: check out again.", field="cart")
     choice = _choice_from(locked.choice)
-    checkout = checkout_quote(cart=cart, choice=choice, routed=routed)
+    why = locked.choice.get("routing") or {"rule": "held", "said": "as held at checkout"}
+    checkout = checkout_quote(cart=cart, choice=choice, routing=Routing(routed, why.get("rule", ""), why.get("said", ""),
+                                                                        why.get("locations", [])))
     if stripe_gateway.authorised_amount(intent, checkout.quote.currency) != checkout.quote.total:
         raise CheckoutNotFinished("The total changed while your bank was checking your card, so nothing was "
                                   "charged: check the basket and check out again.", field="cart")
@@ -606,7 +615,9 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold: Reservation 
         **({} if ship_to is None else {
             "ship_to_name": ship_to.name, "ship_to_line1": ship_to.line1, "ship_to_line2": ship_to.line2,
             "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,
+            "ship_to_latitude": ship_to.latitude, "ship_to_longitude": ship_to.longitude,
         }),
+        routing=checkout.routing.as_record(),
     )
     attempt.order = order  # a claim made with its order is written now (before any stock row is locked)
     attempt.save(update_fields=None if attempt.pk is None else ["order"])
@@ -750,12 +761,17 @@ def till_sale(
 # Cancelling -----------------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, int] | None = None) -> Order:
+def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, int] | None = None,
+                 stock_released: bool = False, first: Callable[[Order], None] | None = None) -> Order:
     """Cancel what has not left yet: all of it, or `lines` ({order line id: units}). Committed stock goes
-    back; when nothing is left to send and nothing was taken, the card authorisation is voided. What
-    stays is captured later for the lines that are sent, so cancelled units are never charged."""
+    back (unless the caller has released it already: a short pick); when nothing is left to send and nothing
+    was taken, the card authorisation is voided. What stays is captured later for the lines that are sent, so
+    cancelled units are never charged. `first` runs under the order's lock before anything changes; what it
+    raises stops the cancellation."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
+        if first is not None:
+            first(locked)
         if locked.status == Order.Status.CANCELLED:
             return locked
         if locked.status == Order.Status.FULFILLED:
@@ -771,10 +787,11 @@ def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, i
                 raise OrderNotCancellable(
                     f"{line.sku}: can cancel 0 to {line.quantity_open}, not {units!r}.", field="lines")
         changing = [(by_id[i], u) for i, u in wanted.items() if u]
-        stock_release_committed(
-            lines=[StockLine(line.location, line.variant, units) for line, units in changing],
-            reference=f"order:{locked.number}", actor=actor,
-        )
+        if not stock_released:
+            stock_release_committed(
+                lines=[StockLine(line.location, line.variant, units) for line, units in changing],
+                reference=f"order:{locked.number}", actor=actor,
+            )
         for line, units in changing:
             line.quantity_cancelled += units
         OrderLine.objects.bulk_update([line for line, _ in changing], ["quantity_cancelled"])

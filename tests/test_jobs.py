@@ -29,6 +29,7 @@ from customers.services import (
     customer_update,
 )
 from fulfillment.models import Fulfillment, Return
+from fulfillment.problems import line_problems_settle
 from fulfillment.services import (
     ReceivedUnits,
     fulfillment_mark_delivered,
@@ -85,6 +86,7 @@ EXPECTED_SCHEDULE = {
     "orders.tasks.settle_unfinished_checkouts": 60,
     "fulfillment.tasks.charge_pickups_before_lapse": 3600,
     "orders.tasks.report_lapsing_authorisations": 3600,
+    "fulfillment.tasks.settle_line_problems": 900,
 }
 STORE_EMAIL = "oxford@hearthandthread.example"
 STRIPE_DOWN = "http://127.0.0.1:1"  # nothing listens there
@@ -223,7 +225,7 @@ def counting_sms(settings):
 def test_a_fresh_database_has_every_periodic_job_with_its_interval():
     jobs = PeriodicTask.objects.select_related("interval")
 
-    assert jobs.count() == len(EXPECTED_SCHEDULE) == 14
+    assert jobs.count() == len(EXPECTED_SCHEDULE) == 15
     assert {job.task: (job.interval.every, job.interval.period) for job in jobs} == {
         task: (seconds, "seconds") for task, seconds in EXPECTED_SCHEDULE.items()
     }
@@ -275,6 +277,7 @@ def every_job(now) -> dict[str, int]:
         "orders.tasks.settle_unfinished_checkouts": checkouts_settle_unfinished,
         "fulfillment.tasks.charge_pickups_before_lapse": lambda now: pickups_charge_before_lapse(),
         "orders.tasks.report_lapsing_authorisations": payments_report_lapsing,
+        "fulfillment.tasks.settle_line_problems": line_problems_settle,
         "notifications.tasks.deliver_pending_messages": lambda now: messages_deliver_pending(),
     }
     assert set(jobs) == set(EXPECTED_SCHEDULE)

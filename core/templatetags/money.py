@@ -1,5 +1,6 @@
 """Money and rates as a UK shop's people read them, in every template (shop, back office, till, emails):
-`{% load money %}` then `{{ amount|money:currency }}` → £1,234.50, `{{ rate|percent }}` → 20%."""
+`{% load money %}` then `{{ amount|money:currency }}` → £1,234.50, `{{ rate|percent }}` → 20%, and distances
+`{{ distance_km|miles }}` → 3.2 miles."""
 from decimal import Decimal
 
 from django import template
@@ -20,3 +21,16 @@ def percent(rate):
     """A tax rate as printed on a receipt: 20.00 → "20%", 13.50 → "13.5%"."""
     value = Decimal(rate).normalize()
     return f"{value:f}%"
+
+
+KM_PER_MILE = 1.609344
+
+
+@register.filter
+def miles(km):
+    """A distance in kilometres as a UK shopper reads it: 5.2 → "3.2 miles", 1.6 → "1 mile"."""
+    if km is None or km == "":
+        return ""
+    value = round(float(km) / KM_PER_MILE, 1)
+    shown = f"{value:.1f}".removesuffix(".0")
+    return f"{shown} mile" if shown == "1" else f"{shown} miles"

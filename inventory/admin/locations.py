@@ -1,21 +1,41 @@
 """The Location page, where a store manager manages who works at their store: unless they are head
 office, the staff list is the only thing they can change.
 """
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from ..models import Location
+from ..models import WEEKDAYS, Location
 from ..selectors import ALL_LOCATIONS_PERMISSION, locations_for_staff
+
+DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+                     strict=True))
+
+
+class LocationForm(forms.ModelForm):
+    ship_days = forms.MultipleChoiceField(
+        choices=list(DAY_NAMES.items()), widget=forms.CheckboxSelectMultiple, required=False,
+        help_text="Days it sends delivery orders; on other days they go elsewhere. None ticked: every day.")
+
+    class Meta:
+        model = Location
+        fields = "__all__"
+
+    def clean_ship_days(self):
+        chosen = self.cleaned_data["ship_days"]
+        return [] if len(chosen) == len(WEEKDAYS) else [day for day in WEEKDAYS if day in chosen]
 
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
     """Head office edits locations; a store manager sees their own stores and changes only who works there."""
 
+    form = LocationForm
+
     list_display = (
         "code", "name", "kind", "city", "sells_in_store", "ships_orders", "offers_pickup", "accepts_returns",
-        "is_active",
+        "daily_ship_capacity", "routing_rank", "is_active",
     )
     list_filter = ("kind", "sells_in_store", "ships_orders", "offers_pickup", "accepts_returns", "is_active")
     search_fields = ("code", "name", "city")

@@ -1,12 +1,13 @@
 """Template helpers for the storefront: form widgets tied to their messages, lookups, and the money and
-percent filters of core (so `{% load shop %}` is all a storefront page needs)."""
+percent filters and miles of core (so `{% load shop %}` is all a storefront page needs)."""
 from django import template
 
-from core.templatetags.money import money, percent
+from core.templatetags.money import miles, money, percent
 
 register = template.Library()
 register.filter("money", money)
 register.filter("percent", percent)
+register.filter("miles", miles)
 
 
 @register.simple_tag

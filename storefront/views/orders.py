@@ -8,7 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from fulfillment.models import Fulfillment, Return
+from fulfillment.models import Fulfillment, LineProblem, Return
+from fulfillment.problems import choice_link
 from fulfillment.selectors import returnable_units
 from fulfillment.services import pickup_qr_token, return_request
 from orders.models import Order, OrderLine
@@ -87,6 +88,8 @@ def order_page(request, number: str):
         "order": order, "rows": rows, "status": _shopper_status(order, rows), "form": form,
         "returns": Return.objects.filter(order=order).prefetch_related("lines__order_line").order_by("created_at"),
         "key": order_link_key(order),
+        "choices": [(problem, choice_link(problem)) for problem in LineProblem.objects.filter(
+            fulfillment__order=order, outcome=LineProblem.Outcome.AWAITING_CHOICE).select_related("order_line")],
     }, status=400 if form.errors else 200)
 
 
