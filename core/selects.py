@@ -57,3 +57,13 @@ def instances(sql: str, params, *models: type[Model]) -> list[tuple[Model, ...]]
             objs.append(model.from_db(connection.alias, names, values))
         found.append(tuple(objs))
     return found
+
+
+def any_of(column: str, ids) -> tuple[str, list]:
+    """`column` is one of the ids, as SQL and its parameters: on PostgreSQL one array, bound as its text (psycopg
+    adapts a list of hundreds item by item, and 500 constants plan slower than one array: bench/routing.py,
+    bench/availability.py); elsewhere the numbers written into the SQL, int() letting nothing else in."""
+    numbers = [int(pk) for pk in ids]
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, numbers)) + "}"]
+    return f"{column} IN ({', '.join(map(str, numbers))})", []

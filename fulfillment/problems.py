@@ -17,21 +17,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.money import shares
-from customers.selectors import recipient_for
 from inventory.exceptions import InsufficientStock
 from inventory.models import Location, StockMovement
 from inventory.selectors import stores_nearest_with_variant
 from inventory.services import StockLine, stock_commit, stock_report_short
-from notifications.services import message_queue
 from orders.exceptions import OrderNotCancellable, PaymentProviderError
 from orders.models import Order, OrderEvent, OrderLine
 from orders.routing import route_delivery
-from orders.selectors import order_link
 from orders.services import ShipTo, order_cancel, order_settle
 
 from .exceptions import ProblemRefused
 from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, LineProblem
-from .services import _set_status
+from .services import _set_status, _tell
 
 logger = logging.getLogger(__name__)
 
@@ -135,13 +132,13 @@ def _report(fulfillment, order_line_id, reason, quantity, on_shelf, open_seen, a
         problem.outcome, problem.sent_from, problem.decided_at = Outcome.REROUTED, moved.location, timezone.now()
         problem.save()
         _history(order, locked, actor, f"{what}: sent from {moved.location.code} instead")
-        _tell(order, "line_rerouted", problem, parts=_parts_from(order, problem))
+        _tell_about(problem, order, "line_rerouted", parts=_parts_from(order, problem))
     elif order.fulfilment == Order.Fulfilment.PICKUP and any(choices_for(problem=problem, order=order, failed=locked)):
         problem.outcome = Outcome.AWAITING_CHOICE
         problem.choose_by = timezone.now() + timedelta(hours=settings.LINE_PROBLEM_CHOOSE_HOURS)
         problem.save()
         _history(order, locked, actor, f"{what}: shopper asked to choose by {_when(problem.choose_by)}")
-        _tell(order, "line_choose", problem, choice_link=choice_link(problem))
+        _tell_about(problem, order, "line_choose", choice_link=choice_link(problem))
     else:
         problem.outcome, problem.settled = Outcome.CANCELLED, False
         problem.save()
@@ -206,13 +203,15 @@ def _tried(order: Order, line: OrderLine, failed: Fulfillment) -> set[int]:
 def _reroute(order: Order, line: OrderLine, exclude: set[int], actor) -> bool:
     """Send the line's units from other shipping locations by the routing rules, committing them through the
     one stock door; False when nowhere can (within the split limit)."""
-    already = set(order.lines.filter(quantity__gt=0).exclude(pk=line.pk).values_list("location_id", flat=True))
+    # Locations still to send other parts of the order (the line's units are on no list now): no extra parcel.
+    already = set(order.fulfillments.filter(status__in=PICKABLE, lines__isnull=False)
+                  .values_list("location_id", flat=True))
     for _ in range(REROUTE_TRIES):
         try:
             routing = route_delivery(lines=[(line.variant, line.quantity)], channel=order.channel,
                                      latitude=order.ship_to_latitude, longitude=order.ship_to_longitude,
                                      country=order.ship_to_country, exclude=exclude,
-                                     already={pk for pk in already if _still_sending(order, pk)})
+                                     already=already)
             stock_commit(lines=[StockLine(r.location, r.variant, r.quantity) for r in routing.routed],
                          channel=order.channel, reference=f"order:{order.number}", actor=actor)
         except InsufficientStock:
@@ -224,10 +223,6 @@ def _reroute(order: Order, line: OrderLine, exclude: set[int], actor) -> bool:
         _send_from(order, line, first.location, Fulfillment.Method.SHIP)
         return True
     return False
-
-
-def _still_sending(order: Order, location_id: int) -> bool:
-    return order.fulfillments.filter(location_id=location_id, status__in=PICKABLE).exists()
 
 
 def _send_from(order: Order, line: OrderLine, location: Location, method: str) -> Fulfillment:
@@ -248,11 +243,9 @@ def _history(order: Order, fulfillment: Fulfillment, actor, note: str) -> None:
                                     to_status=fulfillment.status, actor=actor, note=note[:200])
 
 
-def _tell(order: Order, template: str, problem: LineProblem, **context) -> None:
-    message_queue(template=template, to=recipient_for(order.customer, email=order.email, phone=order.phone),
-                  reference=f"problem:{problem.pk}", context={
-                      "order": order, "problem": problem, "line": problem.order_line,
-                      "order_link": f"{settings.SITE_URL}{order_link(order)}", **context})
+def _tell_about(problem: LineProblem, order: Order, template: str, **context) -> None:
+    """A message about the problem's units (once per problem and template), as fulfilment tells every other."""
+    _tell(order, template, reference=f"problem:{problem.pk}", problem=problem, line=problem.order_line, **context)
 
 
 def _parts_from(order: Order, problem: LineProblem) -> list[dict]:
@@ -368,7 +361,8 @@ def _drop(problem: LineProblem, outcome: str) -> None:
         if not claimed:
             raise _AlreadySettled
         rest = any(other.quantity_open for other in order.lines.exclude(pk=problem.order_line_id))
-        _tell(order, "line_dropped", LineProblem.objects.select_related("order_line").get(pk=problem.pk), rest=rest)
+        _tell_about(LineProblem.objects.select_related("order_line").get(pk=problem.pk), order, "line_dropped",
+                    rest=rest)
 
     line = OrderLine.objects.get(pk=problem.order_line_id)
     try:

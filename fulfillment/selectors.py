@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.phones import phone_in
+from core.selects import any_of
 from inventory.models import Location
 from orders.models import Order, OrderLine
 
@@ -95,13 +96,9 @@ def returnable_units(*, order: Order, return_request: Return | None = None) -> d
 
 def ship_orders_since(*, location_ids, since) -> dict[int, int]:
     """Ship fulfilments each location has been given since `since`: what a daily capacity counts (routing asks
-    through orders.signals.ship_orders_counted). In SQL, the ids as one array: the ORM's `location_id__in` took
-    4 ms of Python for ~170 ids, this 0.8 (bench/routing.py)."""
-    numbers = [int(pk) for pk in location_ids]
-    if connection.vendor == "postgresql":  # the array as its text: psycopg adapts a list item by item
-        where, params = "location_id = ANY(%s::bigint[])", ["{" + ",".join(map(str, numbers)) + "}"]
-    else:
-        where, params = f"location_id IN ({', '.join(map(str, numbers))})", []
+    through orders.signals.ship_orders_counted). In SQL, the ids as one array (core.selects.any_of): the ORM's
+    `location_id__in` took 4 ms of Python for ~170 ids, this 0.8 (bench/routing.py)."""
+    where, params = any_of("location_id", location_ids)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT location_id, COUNT(*) FROM {Fulfillment._meta.db_table}"
                        f" WHERE method = %s AND created_at >= %s AND {where} GROUP BY location_id",

@@ -11,6 +11,7 @@ from django.db.models.functions import ASin, Cos, Greatest, Least, Power, Radian
 
 from catalog.models import Channel, Product, Variant
 from core.reference import reference
+from core.selects import any_of
 
 from .exceptions import LocationNotFound, NotOnStaff
 from .models import BUCKETS, Location, SellableOnline, StockLevel, StockMovement, sellable_online_current
@@ -106,17 +107,13 @@ def shipping_location_ids() -> list[int]:
 
 def sellable_online(variant_ids) -> dict[int, int]:
     """Units each variant can be sold online for delivery: the sum of its SellableOnline stripes. A page's
-    500 ids go as one array on PostgreSQL (planned faster than 500 constants) and written into the SQL
-    elsewhere (int() lets nothing else in); bound one by one, they cost more CPU to compile and send than the
-    database spends on the query (bench/availability.py)."""
-    ids = [int(pk) for pk in variant_ids]
+    500 ids go as one array (core.selects.any_of); bound one by one, they cost more CPU to compile and send
+    than the database spends on the query (bench/availability.py)."""
+    ids = list(variant_ids)
     if not ids:
         return {}
     sellable_online_current()
-    if connection.vendor == "postgresql":
-        where, params = "variant_id = ANY(%s::bigint[])", [ids]
-    else:
-        where, params = f"variant_id IN ({', '.join(map(str, ids))})", None
+    where, params = any_of("variant_id", ids)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT variant_id, SUM(units) FROM {SellableOnline._meta.db_table} WHERE {where}"
                        " GROUP BY variant_id HAVING SUM(units) > 0", params)

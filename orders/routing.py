@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from catalog.models import Channel, Variant
 from core.reference import reference
+from core.selects import any_of
 from inventory.exceptions import InsufficientStock, ShortLine
 from inventory.models import Location, StockLevel
 from inventory.selectors import EARTH_RADIUS_KM
@@ -66,7 +67,7 @@ class Routing:
 
 def routing_policy() -> Policy:
     """The policy in force (the first one), or the defaults when operations have set none."""
-    return reference(("routing-policy",), _read_policy)
+    return _routing_state()[0]
 
 
 def _read_policy() -> Policy:
@@ -108,18 +109,10 @@ def _routing_state() -> tuple[Policy, _Places]:
         _read_policy(), _Places(Location.objects.active().filter(ships_orders=True).in_bulk())))
 
 
-def _any_of(column: str, ids: Collection[int]) -> tuple[str, list]:
-    """`column` is one of the ids, as SQL and its parameters: one array on PostgreSQL."""
-    numbers = [int(pk) for pk in ids]
-    if connection.vendor == "postgresql":  # as the array's text: psycopg adapts a list of hundreds item by item
-        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, numbers)) + "}"]
-    return f"{column} IN ({', '.join(map(str, numbers))})", []
-
-
 def _sellable(variant_ids: Collection[int], channel: Channel, places: dict[int, Location]) -> dict[int, dict[int, int]]:
     """{location id: {variant id: units this channel may sell there}} for the wanted variants, where above 0."""
     keep_back = " - safety_stock" if channel.is_online else ""
-    where, params = _any_of("variant_id", variant_ids)
+    where, params = any_of("variant_id", variant_ids)
     units = f"on_hand - committed - reserved - unavailable{keep_back}"
     stock: dict[int, dict[int, int]] = {}
     with connection.cursor() as cursor:
