@@ -28,6 +28,7 @@ from orders.models import Order
 from orders.selectors import order_list
 
 from . import services
+from .collection import pickup_arrived
 from .exceptions import PickupRefused, ProblemRefused, ReturnRefused, TooManyWrongCodes
 from .models import Fulfillment, LineProblem, Return, ReturnLine
 from .problems import line_problem_report
@@ -365,7 +366,7 @@ class MyFulfillmentOut(serializers.ModelSerializer):
     class Meta:
         model = Fulfillment
         fields = ["method", "status", "store", "carrier", "tracking_number", "tracking_url", "ready_at", "expires_at",
-                  "pickup_code", "qr_url"]
+                  "pickup_code", "qr_url", "arrived_at", "arrival_bay", "arrival_note"]
 
     def get_pickup_code(self, fulfillment) -> str | None:
         return fulfillment.pickup_code if fulfillment.status == Fulfillment.Status.READY else None
@@ -390,6 +391,34 @@ class MyFulfillmentsAPI(generics.ListAPIView):
             return Fulfillment.objects.none()
         order = get_object_or_404(order_list(customer=customer_of(self.request)), number=self.kwargs["number"])
         return order.fulfillments.select_related("location").order_by("id")
+
+
+class ImHereIn(serializers.Serializer):
+    bay = serializers.CharField(max_length=20, required=False, default="", allow_blank=True,
+                                help_text="The bay or space number, if the store has them.")
+    car = serializers.CharField(max_length=120, required=False, default="", allow_blank=True,
+                                help_text="The car (colour, make) or how staff will know me.")
+
+
+@extend_schema(tags=["orders"])
+class ImHereAPI(APIView):
+    """Tell the store I have arrived to collect my order ("I'm here"), with a bay and my car if I like: its
+    counter shows me at once and staff bring it out. Saying it again changes nothing. For a signed-in customer;
+    another shopper's order, or one with no pickup, is 404; a pickup not ready yet is refused (409)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ImHereIn, responses={200: MyFulfillmentOut, **refusals(PickupRefused, NO_CUSTOMER)})
+    def post(self, request, number: str):
+        order = get_object_or_404(order_list(customer=customer_of(request)), number=number)
+        pickup = (order.fulfillments.filter(method=Fulfillment.Method.PICKUP).exclude(status=Fulfillment.Status.CANCELLED)
+                  .order_by("-id").first())
+        if pickup is None:
+            raise Http404("This order has no pickup.")
+        data = ImHereIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        arrived = pickup_arrived(fulfillment=pickup, bay=data.validated_data["bay"], note=data.validated_data["car"])
+        return Response(MyFulfillmentOut(arrived, context={"request": request}).data)
 
 
 def pickup_qr(request, token: str):

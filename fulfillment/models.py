@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from inventory.models import Location
+from inventory.models import Location, Transfer
 from inventory.selectors import locations_for_staff
 from orders.models import Order, OrderLine, Refund
 
@@ -68,6 +68,14 @@ class Fulfillment(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    transfers = models.ManyToManyField(Transfer, blank=True, related_name="+", help_text=(
+        "Ship-to-store: the transfers bringing units of this pickup from other locations; it is ready when all "
+        "are received."))
+    picked_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "Ship-to-store: when staff had picked what the store holds, while transfers were still on their way."))
+    arrived_at = models.DateTimeField(null=True, blank=True, help_text="When the shopper said \"I'm here\".")
+    arrival_bay = models.CharField(max_length=20, blank=True, help_text="Where they wait: a bay number.")
+    arrival_note = models.CharField(max_length=120, blank=True, help_text="Their car, or how to find them.")
 
     objects = FulfillmentQuerySet.as_manager()
 
@@ -82,7 +90,8 @@ class Fulfillment(models.Model):
         ]
         indexes = [models.Index(fields=["location", "status"], name="fulfillment_store_queue"),
                    models.Index(fields=["status", "expires_at"], name="fulfillment_expiry_scan"),
-                   models.Index(fields=["method", "created_at"], name="fulfillment_ship_day")]
+                   models.Index(fields=["method", "created_at"], name="fulfillment_ship_day"),
+                   models.Index(fields=["location", "arrived_at"], name="fulfillment_arrivals")]
 
     def __str__(self) -> str:
         return f"{self.order.number} from {self.location.code} ({self.get_status_display()})"

@@ -24,8 +24,16 @@ from core.exceptions import InvalidTransition
 from customers.models import Interaction
 from customers.selectors import recipient_for
 from customers.services import interaction_record
-from inventory.models import Location
-from inventory.services import StockLine, stock_collect, stock_restock_return, stock_ship
+from inventory.hours import kept_until
+from inventory.models import Location, Transfer
+from inventory.services import (
+    StockLine,
+    stock_collect,
+    stock_restock_return,
+    stock_ship,
+    transfer_cancel,
+    transfer_create,
+)
 from notifications.services import message_queue
 from orders.exceptions import PaymentProviderError
 from orders.models import Order, OrderLine, Payment
@@ -83,14 +91,15 @@ def _tell(order: Order, template: str, *, reference: str, **context) -> None:
 
 def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
     """One fulfilment per sending location of a placed order (none for till sales, already handed over), all
-    written at once with their lines. A fulfilment's history (its events) starts with its first step; when it
-    was made is its created_at."""
+    written at once with their lines; a pickup is one fulfilment at its store (_pickup_create). A fulfilment's
+    history (its events) starts with its first step; when it was made is its created_at."""
     if order.fulfilment == Order.Fulfilment.TILL:
         return []
-    method = Fulfillment.Method.PICKUP if order.fulfilment == Order.Fulfilment.PICKUP else Fulfillment.Method.SHIP
     lines = list(order.lines.all())
+    if order.fulfilment == Order.Fulfilment.PICKUP:
+        return [_pickup_create(order, lines)]
     created = Fulfillment.objects.bulk_create([
-        Fulfillment(order=order, location_id=location_id, method=method)
+        Fulfillment(order=order, location_id=location_id, method=Fulfillment.Method.SHIP)
         for location_id in sorted({line.location_id for line in lines})
     ])
     FulfillmentLine.objects.bulk_create([
@@ -100,12 +109,43 @@ def fulfillments_create_for(*, order: Order) -> list[Fulfillment]:
     return created
 
 
+def _pickup_create(order: Order, lines: list[OrderLine]) -> Fulfillment:
+    """The one pickup of an order at its store, with every line, and a transfer from each other location its
+    units come from (ship-to-store: fulfillment.collection). With nothing of its own to pick, the store has
+    "picked" already (picked_at)."""
+    store = order.pickup_store
+    from_elsewhere: dict[int, list[OrderLine]] = {}
+    for line in lines:
+        if line.location_id != store.pk:
+            from_elsewhere.setdefault(line.location_id, []).append(line)
+    own = any(line.location_id == store.pk for line in lines)
+    pickup = Fulfillment.objects.create(order=order, location=store, method=Fulfillment.Method.PICKUP,
+                                        picked_at=None if own else timezone.now())
+    FulfillmentLine.objects.bulk_create([FulfillmentLine(fulfillment=pickup, order_line=line, quantity=line.quantity)
+                                         for line in lines])
+    if from_elsewhere:
+        sources = Location.objects.in_bulk(from_elsewhere)
+        pickup.transfers.add(*[
+            transfer_create(source=sources[source_id], destination=store, lines=[(l.variant, l.quantity) for l in sent],
+                            note=f"Ship-to-store: order {order.number}, to collect at {store.code}")
+            for source_id, sent in sorted(from_elsewhere.items())])
+    return pickup
+
+
+def waiting_for(pickup: Fulfillment) -> list[Transfer]:
+    """The pickup's transfers still on their way, or not sent yet."""
+    return list(pickup.transfers.filter(status__in=(Transfer.Status.DRAFT, Transfer.Status.SHIPPED))
+                .select_related("source"))
+
+
 def fulfillments_follow_cancellation(*, order: Order) -> None:
     """Fulfilments with nothing left to send after a cancellation are cancelled too."""
     for fulfillment in order.fulfillments.exclude(status__in=Fulfillment.DONE):
         locked = _lock(fulfillment)
         if not _open_lines(locked) and locked.can_transition_to(Status.CANCELLED):
             _set_status(locked, Status.CANCELLED, note="order cancelled", pickup_code="")
+            for transfer in locked.transfers.filter(status=Transfer.Status.DRAFT):  # sent ones arrive as stock
+                transfer_cancel(transfer=transfer)
 
 
 @transaction.atomic
@@ -172,27 +212,53 @@ def _new_code() -> str:
 
 
 def fulfillment_mark_ready(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
-    """Picked and waiting at the counter: a pickup code is issued and the shopper is told."""
+    """Picked and waiting at the counter: a pickup code is issued and the shopper is told. A ship-to-store pickup
+    whose transfers are not all in is noted as picked and refused (PickupRefused, reason awaiting_transfer): it
+    becomes ready by itself when the last one is received."""
+    with transaction.atomic():
+        locked = _lock(fulfillment)
+        if locked.status == Status.READY:
+            return locked
+        if locked.method != Fulfillment.Method.PICKUP:
+            raise InvalidTransition(locked, locked.get_status_display(), Status.READY.label)
+        waiting = waiting_for(locked)
+        if waiting:
+            if locked.picked_at is None:
+                if locked.status == Status.NEW:
+                    _set_status(locked, Status.PICKING, actor=actor)
+                locked.picked_at = timezone.now()
+                locked.save(update_fields=["picked_at"])
+        else:
+            make_ready(locked, actor=actor)
+    if waiting:
+        raise PickupRefused(
+            "Picked. It becomes ready by itself, and the shopper is told, when the rest arrives: "
+            + "; ".join(f"transfer {t.pk} from {t.source.name} ({t.get_status_display().lower()})" for t in waiting)
+            + ".", reason="awaiting_transfer", transfers=[t.pk for t in waiting])
+    _charge_if_it_could_lapse(locked)
+    return locked
+
+
+def make_ready(pickup: Fulfillment, *, actor=None, note: str = "") -> None:
+    """Under the pickup's lock: ready it with a new code, kept until the close of its store's hold days (only
+    days the store opens count), and tell the shopper. The caller charges the card after commit if its
+    authorisation could lapse (_charge_if_it_could_lapse)."""
+    if pickup.status == Status.NEW:
+        _set_status(pickup, Status.PICKING, actor=actor, note=note)
+    now = timezone.now()
     for _ in range(5):
         try:
             with transaction.atomic():
-                locked = _lock(fulfillment)
-                if locked.status == Status.READY:
-                    return locked
-                if locked.method != Fulfillment.Method.PICKUP:
-                    raise InvalidTransition(locked, locked.get_status_display(), Status.READY.label)
-                now = timezone.now()
-                _set_status(locked, Status.READY, actor=actor, pickup_code=_new_code(), ready_at=now,
-                            expires_at=now + timedelta(days=locked.location.pickup_hold_days))
-                _tell(locked.order, "pickup_ready", reference=f"fulfillment:{locked.pk}", fulfillment=locked,
-                      store=locked.location, qr_token=pickup_qr_token(locked))
+                _set_status(pickup, Status.READY, actor=actor, note=note, pickup_code=_new_code(), ready_at=now,
+                            expires_at=kept_until(pickup.location, now, pickup.location.pickup_hold_days))
             break
         except IntegrityError:  # the code is already held by another open pickup: draw again
+            pickup.status = Status.PICKING
             continue
     else:
         raise PickupRefused("Could not issue a unique pickup code; try again.")
-    _charge_if_it_could_lapse(locked)
-    return locked
+    _tell(pickup.order, "pickup_ready", reference=f"fulfillment:{pickup.pk}", fulfillment=pickup,
+          store=pickup.location, qr_token=pickup_qr_token(pickup))
 
 
 def _charge_if_it_could_lapse(pickup: Fulfillment) -> None:

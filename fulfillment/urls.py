@@ -15,5 +15,6 @@ urlpatterns = [
     path("staff/pickups/collect/", api.PickupCollectAPI.as_view(), name="staff-pickup-collect"),
     path("staff/returns/receive/", api.ReturnReceiveAPI.as_view(), name="staff-return-receive"),
     path("orders/<str:number>/returns/", api.ReturnRequestAPI.as_view(), name="order-returns"),
+    path("orders/<str:number>/here/", api.ImHereAPI.as_view(), name="order-here"),
     path("orders/<str:number>/fulfillments/", api.MyFulfillmentsAPI.as_view(), name="order-fulfillments"),
 ]

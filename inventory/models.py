@@ -2,6 +2,8 @@
 the append-only ledger whose sums equal them (StockDiscrepancy: its corrections a store manager looks
 into). Only inventory.services writes either.
 """
+from datetime import time
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -61,6 +63,10 @@ class Location(models.Model):
                                             "on other days new delivery orders go elsewhere. Empty for every day.")
     routing_rank = models.PositiveSmallIntegerField(
         default=100, help_text="Where the location priority rule puts it: lower goes first.")
+    transfer_lead_days = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(30)],
+        help_text="Working days it takes to pick and send out a transfer to a store (ship-to-store): with the "
+                  "transit days by distance, when a shopper can collect what it sends.")
     is_active = models.BooleanField(default=True)
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="stores", help_text="Staff who work here (till, pickups)."
@@ -91,6 +97,21 @@ class Location(models.Model):
     def ships_on(self, day) -> bool:
         """Whether it sends orders on `day` (a date)."""
         return not self.ship_days or WEEKDAYS[day.weekday()] in self.ship_days
+
+    def hours_on(self, day) -> tuple[time, time] | None:
+        """(opens, closes) on `day` (a date), or None when closed. With no hours set it is open every day
+        (a warehouse). Hours read "09:00-18:00"; anything else counts as closed."""
+        if not self.opening_hours:
+            return time(0, 0), time(23, 59)
+        hours = str(self.opening_hours.get(WEEKDAYS[day.weekday()], "closed"))
+        try:
+            opens, closes = (time.fromisoformat(part.strip()) for part in hours.replace("–", "-").split("-"))
+        except ValueError:
+            return None
+        return (opens, closes) if opens < closes else None
+
+    def open_on(self, day) -> bool:
+        return self.hours_on(day) is not None
 
 
 class StockLevel(models.Model):
@@ -403,6 +424,29 @@ class TransferLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.variant}"
+
+
+class CollectionWindow(models.Model):
+    """A weekly window in which a store hands over collection orders, with how many orders it takes in each;
+    a shopper books one for a date at checkout (orders.Order.collect_window), never beyond its capacity."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="collection_windows")
+    weekday = models.CharField(max_length=3, choices=[(day, day.title()) for day in WEEKDAYS])
+    starts = models.TimeField()
+    ends = models.TimeField()
+    capacity = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)],
+                                                help_text="Orders it can hand over in this window.")
+
+    class Meta:
+        ordering = ["location", "weekday", "starts"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "weekday", "starts"], name="collection_window_once"),
+            models.CheckConstraint(condition=Q(starts__lt=F("ends")), name="collection_window_starts_before_end"),
+            models.CheckConstraint(condition=Q(capacity__gt=0), name="collection_window_capacity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
 
 
 class StockCount(models.Model):

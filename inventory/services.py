@@ -52,6 +52,7 @@ from .models import (
     TransferLine,
     sellable_online_pending,
 )
+from .signals import transfer_received, transfer_shipping
 
 Reason = StockMovement.Reason
 
@@ -416,6 +417,15 @@ def stock_commit(
     )
 
 
+def stock_commit_arrived(
+    *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
+) -> list[StockMovement]:
+    """Units a transfer brought for an order are promised to it on arrival (safety stock does not apply: they
+    were sent for it)."""
+    return _apply(_changes(lines, Reason.COMMIT, committed=1), reference=reference, actor=actor,
+                  idempotency_key=idempotency_key)
+
+
 def stock_release_committed(
     *, lines: Sequence[StockLine], reference: str = "", actor=None, idempotency_key: str | None = None
 ) -> list[StockMovement]:
@@ -690,6 +700,7 @@ def transfer_ship(*, transfer: Transfer, actor=None) -> Transfer:
     lines = list(locked.lines.all())
     if not lines:
         raise InvalidQuantity("A transfer with no lines cannot be shipped.", field="lines")
+    transfer_shipping.send(sender=Transfer, transfer=locked)
     _set_status(locked, Transfer.Status.SHIPPED, shipped_at=timezone.now(), shipped_by=actor)
     changes = [_Change(locked.source_id, l.variant_id, Reason.TRANSFER_OUT, {"on_hand": -l.quantity}) for l in lines]
     changes += [_Change(locked.destination_id, l.variant_id, Reason.TRANSFER_OUT, {"incoming": l.quantity}) for l in lines]
@@ -719,6 +730,7 @@ def transfer_receive(*, transfer: Transfer, received: dict[int, int] | None = No
                                {"incoming": -line.quantity, "on_hand": got}))
     TransferLine.objects.bulk_update(lines, ["received_quantity"])
     _apply(changes, reference=f"transfer:{locked.pk}", actor=actor, idempotency_key=f"transfer:{locked.pk}:receive")
+    transfer_received.send(sender=Transfer, transfer=locked)
     return locked
 
 

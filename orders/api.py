@@ -1,5 +1,7 @@
 """Orders API: checkout (Idempotency-Key required), my orders from every channel, claiming the orders I placed
 as a guest, cancel, voucher check, the staff till sale, and the Stripe webhook."""
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
@@ -44,7 +46,14 @@ from .exceptions import (
     VoucherRefused,
 )
 from .models import Order, OrderLine, Payment
-from .selectors import order_link, order_list, order_tax_summary, voucher_evaluate
+from .selectors import (
+    collection_windows_offered,
+    order_link,
+    order_list,
+    order_tax_summary,
+    voucher_evaluate,
+    window_offer_parse,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAM = OpenApiParameter(IDEMPOTENCY_HEADER, {"type": "string", "minLength": 1, "maxLength": 64},
@@ -85,6 +94,13 @@ class CheckoutIn(serializers.Serializer):
     voucher = serializers.CharField(required=False, default="", allow_blank=True, max_length=32)
     delivery_method = serializers.CharField(required=False, default="", allow_blank=True, max_length=32,
                                             help_text="For delivery: a method code from the quote, e.g. standard.")
+    collect_window = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=40,
+        help_text="Pickup: a collection window to book, as the quote's `collection_windows` name it "
+                  "(`<id>:<YYYY-MM-DD>`). A full window is refused (422, field collect_window).")
+    collector_name = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=120,
+        help_text="Pickup: someone else collects; their name is shown at the counter (the code still decides).")
     return_url = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=500,
         help_text="Where the card's bank sends the shopper back after a check that leaves the app (the app's "
@@ -125,8 +141,18 @@ class DeliveryOptionOut(serializers.Serializer):
         return option.arrives_between[1].isoformat()
 
 
+class WindowOfferOut(serializers.Serializer):
+    value = serializers.CharField(help_text="Send this as `collect_window` to book it.")
+    day = serializers.DateField()
+    starts = serializers.TimeField(source="window.starts", format="%H:%M")
+    ends = serializers.TimeField(source="window.ends", format="%H:%M")
+    left = serializers.IntegerField(help_text="Orders it can still take.")
+
+
 class QuoteOut(serializers.Serializer):
-    """The whole breakdown before payment; the order freezes exactly these figures."""
+    """The whole breakdown before payment; the order freezes exactly these figures. A pickup also says from
+    which day it can be collected (later when other locations send some of it to the store) and the store's
+    collection windows with room from then."""
 
     currency = serializers.CharField()
     tax_country = serializers.CharField()
@@ -139,6 +165,29 @@ class QuoteOut(serializers.Serializer):
     tax = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     delivery_options = DeliveryOptionOut(many=True, source="options")
+    collect_from = serializers.SerializerMethodField(help_text="Pickup: the first day it can be collected.")
+    ship_to_store = serializers.SerializerMethodField(
+        help_text="Pickup: true when other locations send some of it to the store first.")
+    collection_windows = serializers.SerializerMethodField()
+
+    def get_collect_from(self, quote) -> date | None:
+        return self.context.get("collect_from")
+
+    def get_ship_to_store(self, quote) -> bool:
+        return bool(self.context.get("ship_to_store"))
+
+    @extend_schema_field(WindowOfferOut(many=True))
+    def get_collection_windows(self, quote) -> list:
+        return WindowOfferOut(self.context.get("windows", []), many=True).data
+
+
+def quote_answer(checkout: services.Checkout, choice: services.CheckoutChoice) -> dict:
+    """The quote, with a pickup's first collection day and the windows offered from then."""
+    ready = checkout.routing.collect_from
+    windows = (collection_windows_offered(store=choice.pickup_store, ready_from=ready)
+               if ready and choice.pickup_store else [])
+    return QuoteOut(checkout.quote, context={"collect_from": ready, "windows": windows,
+                                             "ship_to_store": checkout.routing.rule == "ship_to_store"}).data
 
 
 class OrderLineOut(serializers.ModelSerializer):
@@ -172,6 +221,8 @@ class OrderOut(serializers.ModelSerializer):
     pickup_store = serializers.CharField(source="pickup_store.code", allow_null=True, default=None)
     voucher = serializers.CharField(source="voucher.code", allow_null=True, default=None)
     delivery_method = serializers.CharField(source="delivery_method.code", allow_null=True, default=None)
+    collect_window = serializers.CharField(source="collect_window.__str__", allow_null=True, default=None,
+                                           help_text="The booked collection window, e.g. \"Sat 10:00–12:00\".")
     lines = OrderLineOut(many=True)
     payment = PaymentOut()
     tax_summary = serializers.SerializerMethodField(help_text="Lines and delivery by tax rate, as on the receipt.")
@@ -180,7 +231,8 @@ class OrderOut(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["number", "status", "channel", "fulfilment", "pickup_store", "email", "ship_to_name",
+        fields = ["number", "status", "channel", "fulfilment", "pickup_store", "collect_from", "collect_on",
+                  "collect_window", "collector_name", "email", "ship_to_name",
                   "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_postcode", "ship_to_country",
                   "currency", "subtotal_amount", "discount_amount", "delivery_method", "delivery_amount",
                   "delivery_tax_amount", "delivery_tax_rate", "tax_amount", "tax_country", "total_amount",
@@ -319,7 +371,23 @@ def checkout_choice(request, channel, cart, data, need_email: bool = True) -> se
         ship_to=ship_to, card=data["payment_method_id"], voucher_code=data["voucher"],
         delivery_method=data["delivery_method"],
         visitor=visitor_of(request), return_url=data.get("return_url") or "",
+        **_collection_choice(store, data),
     )
+
+
+def _collection_choice(store, data) -> dict:
+    """A pickup's window ("<id>:<date>", at its store) and collector from a checkout body."""
+    if store is None:
+        return {}
+    chosen = {"collector_name": " ".join((data.get("collector_name") or "").split())}
+    if data.get("collect_window"):
+        found = window_offer_parse(data["collect_window"], store)
+        if found is None:
+            raise ValidationError({"collect_window": [f"{store.name} has no collection window "
+                                                      f"{data['collect_window']!r}: send a `value` from the quote's "
+                                                      f"collection_windows."]})
+        chosen["collect_window"], chosen["collect_on"] = found
+    return chosen
 
 
 @extend_schema(tags=["checkout"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM])
@@ -338,7 +406,7 @@ class CheckoutQuoteAPI(ChannelMixin, APIView):
             raise CheckoutRefused("Your cart is empty.", field="cart")
         choice = checkout_choice(request, self.channel, cart, data.validated_data, need_email=False)
         checkout = services.checkout_quote(cart=cart, choice=choice, require_method=False)
-        return Response(QuoteOut(checkout.quote).data)
+        return Response(quote_answer(checkout, choice))
 
 
 @extend_schema(tags=["checkout"], parameters=[
@@ -366,7 +434,7 @@ class CartQuoteAPI(ChannelMixin, APIView):
         data.is_valid(raise_exception=True)
         choice = checkout_choice(request, self.channel, cart, data.validated_data, need_email=False)
         checkout = services.checkout_quote(cart=cart, choice=choice, require_method=False)
-        return Response(QuoteOut(checkout.quote).data)
+        return Response(quote_answer(checkout, choice))
 
 
 @extend_schema(tags=["orders"], responses={200: OrderOut(many=True), **refusals(NO_CUSTOMER)})
@@ -397,6 +465,28 @@ class OrderDetailAPI(generics.RetrieveAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
         return order_list(customer=customer_of(self.request))
+
+
+class CollectorIn(serializers.Serializer):
+    name = serializers.CharField(max_length=120, allow_blank=True,
+                                 help_text="Who collects instead of me; empty: I collect it myself.")
+
+
+@extend_schema(tags=["orders"])
+class OrderCollectorAPI(APIView):
+    """Name someone else to collect my pickup order (or, with an empty name, collect it myself): the counter shows
+    the name; the pickup code still decides who takes it. For a signed-in customer; another shopper's order is
+    404; a delivery, or an order already collected or cancelled, is refused (422)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CollectorIn, responses={200: OrderOut, **refusals(CheckoutRefused, NO_CUSTOMER)})
+    def post(self, request, number: str):
+        order = get_object_or_404(order_list(customer=customer_of(request)), number=number)
+        data = CollectorIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.order_set_collector(order=order, name=data.validated_data["name"])
+        return Response(ORDER_OUT.to_representation(order_list(customer=customer_of(request)).get(pk=order.pk)))
 
 
 class ClaimIn(serializers.Serializer):

@@ -163,6 +163,14 @@ class Order(models.Model):
     routing = models.JSONField(default=dict, blank=True, help_text=(
         "How the order was routed: {\"rule\": the rule that decided it, \"said\": the decision in words, "
         "\"locations\": codes}."))
+    collect_from = models.DateField(null=True, blank=True, help_text=(
+        "Pickup: the first day it can be collected, as promised at checkout (later when another location sends "
+        "some of it to the store)."))
+    collect_window = models.ForeignKey("inventory.CollectionWindow", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+", help_text="The collection window the shopper booked.")
+    collect_on = models.DateField(null=True, blank=True, help_text="The day of the booked collection window.")
+    collector_name = models.CharField(max_length=120, blank=True, help_text=(
+        "Someone else collects: their name, shown at the counter (the pickup code still decides)."))
     review_requested_at = models.DateTimeField(null=True, blank=True)
     attribution = models.JSONField(default=dict, blank=True, help_text=(
         "Where the shopper came from, frozen at checkout: {\"first\": …, \"last\": …}, each with source, medium, "
@@ -172,6 +180,7 @@ class Order(models.Model):
         ordering = ["-placed_at"]
         permissions = [("sell_at_till", "Can sell at the till")]
         indexes = [models.Index(fields=["customer", "-placed_at"], name="order_history"),
+                   models.Index(fields=["collect_window", "collect_on"], name="order_collect_window_booked"),
                    models.Index(fields=["phone"], name="order_phone"),
                    models.Index(Upper("email"), name="order_email_any_case")]
         constraints = [
@@ -266,6 +275,9 @@ class OrderLine(models.Model):
     quantity_cancelled = models.PositiveIntegerField(default=0)
     quantity_fulfilled = models.PositiveIntegerField(default=0)
     quantity_returned = models.PositiveIntegerField(default=0)
+    in_transit = models.BooleanField(default=False, help_text=(
+        "Ship-to-store: the units have left their location on a transfer to the pickup store and are promised "
+        "nowhere until it arrives (a cancelled line's units then arrive as the store's own stock)."))
 
     class Meta:
         ordering = ["id"]

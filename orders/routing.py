@@ -1,7 +1,9 @@
 """Which location sends which lines: the strategy the checkout and a re-route call, steered by the routing
 policy operations set in the admin (an ordered list of rules and a split limit).
 
-Pickup: the chosen store sends everything. Delivery: the candidates are the active locations that ship orders
+Pickup: the chosen store sends what it holds; what it lacks is routed as a delivery to the store's place (from
+the other locations that ship orders) and travels there on a transfer (ship-to-store), so the order can be
+collected from a later day (inventory.hours.collect_from). Delivery: the candidates are the active locations that ship orders
 and hold some of the wanted units. Each rule, in the policy's order, ranks them:
 
 * skip at capacity: a location that has taken its daily number of ship orders, or does not work today, goes
@@ -27,6 +29,7 @@ from catalog.models import Channel, Variant
 from core.reference import reference
 from core.selects import any_of
 from inventory.exceptions import InsufficientStock, ShortLine
+from inventory.hours import collect_from
 from inventory.models import Location, StockLevel
 from inventory.selectors import EARTH_RADIUS_KM
 
@@ -60,6 +63,7 @@ class Routing:
     rule: str
     said: str
     locations: list[str] = field(default_factory=list)
+    collect_from: date | None = None  # pickup: the first day it can be collected
 
     def as_record(self) -> dict:
         return {"rule": self.rule, "said": self.said, "locations": self.locations}
@@ -359,6 +363,34 @@ def _why(best: int, runner_up: list[int], key, policy: Policy, places: dict[int,
     return "code", f"{code}: as good as {other} by every rule; first by code"
 
 
-def route_pickup(*, lines: Sequence[tuple[Variant, int]], store: Location) -> Routing:
-    return Routing([Routed(store, variant, quantity) for variant, quantity in lines], "pickup",
-                   f"{store.code}: the store the shopper chose to collect from", [store.code])
+def route_pickup(*, lines: Sequence[tuple[Variant, int]], store: Location, channel: Channel) -> Routing:
+    """The store sends what this channel may sell there; the rest comes from the locations that ship orders,
+    routed by the policy as a delivery to the store (never from the store itself), on a transfer. Raises
+    InsufficientStock, naming the store, for what neither has."""
+    held = _sellable([variant.pk for variant, _ in lines], channel, {store.pk: store}).get(store.pk, {})
+    here, lacking = [], []
+    for variant, quantity in lines:
+        take = min(quantity, held.get(variant.pk, 0))
+        if take:
+            here.append(Routed(store, variant, take))
+        if quantity > take:
+            lacking.append((variant, quantity - take))
+    if not lacking:
+        return Routing(here, "pickup", f"{store.code}: the store the shopper chose to collect from", [store.code],
+                       collect_from=collect_from(store=store))
+    try:
+        sent = route_delivery(lines=lacking, channel=channel, latitude=store.latitude, longitude=store.longitude,
+                              country=store.country, exclude={store.pk})
+    except InsufficientStock as short:
+        wanted = dict(lines)
+        by_sku = {variant.sku: variant for variant in wanted}
+        raise InsufficientStock([
+            ShortLine(sku=line.sku, location=store.code, wanted=wanted[by_sku[line.sku]],
+                      available=held.get(by_sku[line.sku].pk, 0) + line.available)
+            for line in short.lines]) from None
+    sources = {r.location.pk: r.location for r in sent.routed}
+    codes = [place.code for place in sources.values()]
+    return Routing(here + sent.routed, "ship_to_store",
+                   f"{store.code} collects; {', '.join(codes)} sends what it lacks on a transfer ({sent.said})",
+                   ([store.code] if here else []) + codes,
+                   collect_from=collect_from(store=store, sources=sources.values()))

@@ -3,21 +3,25 @@ channel, the signed key that opens one order without an account (its page and it
 summary a receipt shows, and what a till basket sells beyond the store's stock on record. (How a discount
 spreads over lines is core.money.shares, used by pricing.)"""
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core import signing
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Channel, Variant
 from core.money import round_money
 from customers.models import Customer
-from inventory.models import Location
-from inventory.selectors import sellable_by_variant
+from inventory.exceptions import InsufficientStock
+from inventory.hours import window_still_open
+from inventory.models import WEEKDAYS, CollectionWindow, Location
+from inventory.selectors import sellable_by_variant, store_list
 
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
+from .routing import route_pickup
 
 ORDER_LINK_SALT = "storefront.order"  # the salt links in emails already sent were signed with
 
@@ -137,3 +141,81 @@ def till_stock_on_record(*, store: Location, lines: list[tuple[Variant, int]]) -
     till = Channel.objects.get(code=Channel.TILL)
     on_record = sellable_by_variant(variant_ids=list(units), channel=till, location=store)
     return {pk: on_record.get(pk, 0) for pk, wanted in units.items() if wanted > on_record.get(pk, 0)}
+
+
+# Collection: which stores can have the basket when, and the windows a store offers -----------------------------
+
+@dataclass(frozen=True)
+class PickupOption:
+    """A store the basket could be collected from: from when (None: not even from elsewhere), whether it holds
+    all of it now, and how far it is."""
+
+    store: Location
+    collect_from: date | None
+    all_there: bool
+    distance_km: float | None = None
+    said: str = ""
+
+
+def pickup_options(*, lines: list[tuple[Variant, int]], channel: Channel, latitude: float | None = None,
+                   longitude: float | None = None, limit: int = 30) -> list[PickupOption]:
+    """The stores offering pickup, nearest first given a point (else by name): for the whole basket, whether each
+    has it now or from which day another location can send it there (the routing a checkout would do)."""
+    stores = store_list(latitude=latitude, longitude=longitude).filter(offers_pickup=True)
+    if latitude is None or longitude is None:
+        stores = stores.order_by("name")
+    options = []
+    for store in stores[:limit]:
+        try:
+            routing = route_pickup(lines=lines, store=store, channel=channel)
+        except InsufficientStock:
+            options.append(PickupOption(store, None, False, getattr(store, "distance_km", None)))
+            continue
+        options.append(PickupOption(store, routing.collect_from, routing.rule == "pickup",
+                                    getattr(store, "distance_km", None), routing.said))
+    return options
+
+
+@dataclass(frozen=True)
+class WindowOffer:
+    window: CollectionWindow
+    day: date
+    left: int
+
+    @property
+    def value(self) -> str:
+        """How a form or the app names it: "<window id>:<YYYY-MM-DD>"."""
+        return f"{self.window.pk}:{self.day.isoformat()}"
+
+
+def collection_windows_offered(*, store: Location, ready_from: date, days: int = 7,
+                               now: datetime | None = None) -> list[WindowOffer]:
+    """The store's collection windows with room, on its open days from `ready_from` for `days` days, soonest
+    first; a window today only if it ends long enough from now to pick the order (inventory.hours)."""
+    windows = list(store.collection_windows.all())
+    if not windows:
+        return []
+    dates = [ready_from + timedelta(days=ahead) for ahead in range(days)]
+    dates = [day for day in dates if store.open_on(day)]
+    booked = dict(((w, d), n) for w, d, n in Order.objects.filter(collect_window__in=windows, collect_on__in=dates)
+                  .exclude(status=Order.Status.CANCELLED).values_list("collect_window", "collect_on")
+                  .annotate(n=Count("pk")).values_list("collect_window", "collect_on", "n"))
+    offers = []
+    for day in dates:
+        for window in sorted((w for w in windows if w.weekday == WEEKDAYS[day.weekday()]), key=lambda w: w.starts):
+            left = window.capacity - booked.get((window.pk, day), 0)
+            if left > 0 and window_still_open(day, window.ends, now):
+                offers.append(WindowOffer(window, day, left))
+    return offers
+
+
+def window_offer_parse(value: str, store: Location | None) -> tuple[CollectionWindow, date] | None:
+    """The window and day a form's "<id>:<date>" names at `store`, or None (unknown, not the store's, garbled)."""
+    window_id, _, day = (value or "").partition(":")
+    try:
+        day = date.fromisoformat(day)
+        window_id = int(window_id)
+    except ValueError:
+        return None
+    window = CollectionWindow.objects.filter(pk=window_id, location=store).first() if store else None
+    return None if window is None else (window, day)

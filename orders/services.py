@@ -24,7 +24,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -41,7 +41,8 @@ from customers.models import Address, Cart, Customer, Interaction
 from customers.selectors import cart_lines, recipient_for
 from customers.services import cart_remove_sold, interaction_record
 from inventory.exceptions import InsufficientStock, ReservationExpired
-from inventory.models import Location, Reservation
+from inventory.hours import collect_from, window_still_open
+from inventory.models import WEEKDAYS, CollectionWindow, Location, Reservation
 from inventory.services import (
     StockLine,
     reservation_commit,
@@ -124,6 +125,9 @@ class CheckoutChoice:
     delivery_method: str = ""
     visitor: uuid.UUID | None = None  # the browser or app install, whose arrivals the order is attributed to
     return_url: str = ""  # where the shopper's bank sends them back after a check that leaves the page
+    collect_window: CollectionWindow | None = None  # pickup: the window booked, on collect_on
+    collect_on: date | None = None
+    collector_name: str = ""  # pickup: someone else collects
 
 
 def _choice_saved(choice: CheckoutChoice) -> dict:
@@ -135,6 +139,9 @@ def _choice_saved(choice: CheckoutChoice) -> dict:
         "ship_to": dataclasses.asdict(choice.ship_to) if choice.ship_to else None,
         "voucher_code": choice.voucher_code, "delivery_method": choice.delivery_method,
         "visitor": str(choice.visitor) if choice.visitor else None, "return_url": choice.return_url,
+        "collect_window": choice.collect_window.pk if choice.collect_window else None,
+        "collect_on": choice.collect_on.isoformat() if choice.collect_on else None,
+        "collector_name": choice.collector_name,
     }
 
 
@@ -146,6 +153,9 @@ def _choice_from(saved: dict) -> CheckoutChoice:
         ship_to=ShipTo(**saved["ship_to"]) if saved["ship_to"] else None, voucher_code=saved["voucher_code"],
         delivery_method=saved["delivery_method"], visitor=uuid.UUID(saved["visitor"]) if saved["visitor"] else None,
         return_url=saved["return_url"],
+        collect_window=CollectionWindow.objects.filter(pk=saved.get("collect_window") or 0).first(),
+        collect_on=date.fromisoformat(saved["collect_on"]) if saved.get("collect_on") else None,
+        collector_name=saved.get("collector_name", ""),
     )
 
 
@@ -308,6 +318,18 @@ def _check_fulfilment(choice: CheckoutChoice) -> None:
         store = choice.pickup_store
         if store is None or not (store.is_active and store.offers_pickup):
             raise CheckoutRefused("Choose a store that offers pickup.", field="store")
+        window = choice.collect_window
+        if window is not None and window.location_id != store.pk:
+            raise CheckoutRefused(f"That collection window is not {store.name}'s; choose one of its own.",
+                                  field="collect_window")
+        if (window is None) != (choice.collect_on is None):
+            raise CheckoutRefused("Choose a collection window and its day together.", field="collect_window")
+        if window is not None and WEEKDAYS[choice.collect_on.weekday()] != window.weekday:
+            raise CheckoutRefused(f"That window is on {window.get_weekday_display()}s, not on "
+                                  f"{choice.collect_on:%A %-d %B}.", field="collect_on")
+        if len(choice.collector_name) > 120:
+            raise CheckoutRefused("The collector's name is too long (120 characters at most).",
+                                  field="collector_name")
     elif choice.fulfilment == Order.Fulfilment.DELIVERY:
         if choice.ship_to is None:
             raise CheckoutRefused("Give a delivery address.", field="address")
@@ -359,7 +381,7 @@ def checkout_quote(
     wanted = [(l.variant, l.quantity) for l in lines]
     weight = sum(l.variant.weight_grams * l.quantity for l in lines)
     if choice.fulfilment == Order.Fulfilment.PICKUP:
-        routing = routing or route_pickup(lines=wanted, store=choice.pickup_store)
+        routing = routing or route_pickup(lines=wanted, store=choice.pickup_store, channel=choice.channel)
         country, kind, postcode = choice.pickup_store.country, DeliveryMethod.Kind.PICKUP, ""
     else:
         routing = routing or route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
@@ -617,7 +639,8 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold: Reservation 
             "ship_to_city": ship_to.city, "ship_to_postcode": ship_to.postcode, "ship_to_country": ship_to.country,
             "ship_to_latitude": ship_to.latitude, "ship_to_longitude": ship_to.longitude,
         }),
-        routing=checkout.routing.as_record(),
+        routing=checkout.routing.as_record(), collector_name=choice.collector_name.strip(),
+        **({} if choice.fulfilment != Order.Fulfilment.PICKUP else _collection(choice, checkout.routed)),
     )
     attempt.order = order  # a claim made with its order is written now (before any stock row is locked)
     attempt.save(update_fields=None if attempt.pk is None else ["order"])
@@ -647,6 +670,54 @@ def _record(cart, choice, attempt, actor, checkout: Checkout, hold: Reservation 
                            reference=f"order:{order.number}", detail={"total": str(q.total), "currency": q.currency})
     _confirm(order, lines)
     return order
+
+
+def _collection(choice: CheckoutChoice, routed: list[Routed]) -> dict:
+    """A pickup's first collection day (by where its units come from) and the window booked, under the
+    window's lock: its orders that day are counted with every other booking waiting, so it is never overbooked
+    however many checkouts book it at once."""
+    store = choice.pickup_store
+    ready = collect_from(store=store, sources={r.location for r in routed if r.location.pk != store.pk})
+    window = choice.collect_window
+    if window is None:
+        return {"collect_from": ready}
+    locked = CollectionWindow.objects.select_for_update().filter(pk=window.pk, location=store).first()
+    if locked is None:
+        raise CheckoutRefused(f"{store.name} no longer offers that collection window; choose another.",
+                              field="collect_window")
+    if choice.collect_on < ready:
+        raise CheckoutRefused(f"Your order can be collected from {ready:%A %-d %B}; choose a window from then.",
+                              field="collect_window")
+    if not window_still_open(choice.collect_on, locked.ends):
+        raise CheckoutRefused("That collection window has passed, or ends too soon to get your order ready; "
+                              "choose a later one.", field="collect_window")
+    booked = Order.objects.filter(collect_window=locked, collect_on=choice.collect_on).exclude(
+        status=Order.Status.CANCELLED).count()
+    if booked >= locked.capacity:
+        raise CheckoutRefused(f"{locked} on {choice.collect_on:%-d %B} has just been fully booked; choose another "
+                              f"window.", field="collect_window", reason="window_full")
+    return {"collect_from": ready, "collect_window": locked, "collect_on": choice.collect_on}
+
+
+def order_set_collector(*, order: Order, name: str, actor=None) -> Order:
+    """Someone else collects (or, with no name, the shopper again): the counter shows the name; the pickup code
+    still decides who takes the order."""
+    name = " ".join(name.split())
+    if len(name) > 120:
+        raise CheckoutRefused("The collector's name is too long (120 characters at most).", field="collector_name")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.fulfilment != Order.Fulfilment.PICKUP:
+            raise CheckoutRefused("Only an order collected from a store has a collector.", field="collector_name")
+        if locked.status in (Order.Status.CANCELLED, Order.Status.FULFILLED):
+            raise CheckoutRefused(f"Order {locked.number} is {locked.get_status_display().lower()}; it can no "
+                                  f"longer change hands.", field="collector_name")
+        if locked.collector_name != name:
+            OrderEvent.objects.create(order=locked, from_status=locked.status, to_status=locked.status, actor=actor,
+                                      note=f"collector: {name}" if name else "the shopper collects")
+            locked.collector_name = name
+            locked.save(update_fields=["collector_name"])
+    return locked
 
 
 def _lines_known(order: Order, lines: list[OrderLine]) -> None:
@@ -787,9 +858,10 @@ def order_cancel(*, order: Order, actor=None, note: str = "", lines: dict[int, i
                 raise OrderNotCancellable(
                     f"{line.sku}: can cancel 0 to {line.quantity_open}, not {units!r}.", field="lines")
         changing = [(by_id[i], u) for i, u in wanted.items() if u]
-        if not stock_released:
+        promised = [(line, units) for line, units in changing if not line.in_transit]  # in transit: see OrderLine
+        if promised and not stock_released:
             stock_release_committed(
-                lines=[StockLine(line.location, line.variant, units) for line, units in changing],
+                lines=[StockLine(line.location, line.variant, units) for line, units in promised],
                 reference=f"order:{locked.number}", actor=actor,
             )
         for line, units in changing:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/", api.OrderListAPI.as_view(), name="orders"),
     path("me/orders/claim/", api.OrderClaimAPI.as_view(), name="orders-claim"),
     path("orders/<str:number>/", api.OrderDetailAPI.as_view(), name="order"),
+    path("orders/<str:number>/collector/", api.OrderCollectorAPI.as_view(), name="order-collector"),
     path("orders/<str:number>/cancel/", api.OrderCancelAPI.as_view(), name="order-cancel"),
     path("vouchers/check/", api.VoucherCheckAPI.as_view(), name="voucher-check"),
     path("staff/till/quote/", api.TillQuoteAPI.as_view(), name="till-quote"),

@@ -1,0 +1,181 @@
+"""Ship-to-store, end to end through the APIs a shopper and store staff use: a store without the item offers it
+from a later day, the order commits it at the warehouse, a transfer linked to the pickup takes it to the store,
+the store receives it, the pickup becomes ready by itself, the shopper collects and the card is charged; the
+ledger of both locations stays true. Also: a store's own part and the transfer's, a cancelled order's transfer,
+and a transfer that arrives after the order was cancelled."""
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Channel
+from fulfillment.models import Fulfillment
+from inventory import services as stock
+from inventory.hours import collect_from
+from inventory.models import StockLevel, Transfer
+from inventory.selectors import ledger_drift
+from notifications.models import OutboxMessage
+from orders.models import Order, Payment
+from orders.services import order_cancel
+from tests.customers.conftest import app_client, register
+from tests.factories import LocationFactory, PriceFactory, VariantFactory, card
+from tests.journeys.test_pickup_and_returns import order_from_the_app, staff_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def far_store(db):
+    """Manchester: offers pickup, holds nothing, sends nothing."""
+    return LocationFactory(code="MAN-ARN", name="Manchester Arndale", latitude=53.4831, longitude=-2.2399,
+                           ships_orders=False, offers_pickup=True, transfer_lead_days=1)
+
+
+@pytest.fixture
+def tee(db, warehouse):
+    tee = VariantFactory(sku="TEE-NAVY-M")
+    for channel in Channel.objects.all():
+        PriceFactory(variant=tee, channel=channel, amount="20.00")
+    stock.stock_receive(location=warehouse, variant=tee, quantity=5)
+    return tee
+
+
+def level(location, variant) -> tuple[int, int, int]:
+    row = StockLevel.objects.get(location=location, variant=variant)
+    return row.on_hand, row.committed, row.incoming
+
+
+def test_a_store_without_the_item_gets_it_on_a_transfer_and_the_pickup_readies_itself(
+        far_store, warehouse, tee, stripe_double):
+    app = app_client(register())
+    app.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M", "quantity": 2}, format="json")
+    quote = app.post("/api/v1/checkout/quote/", {"fulfilment": "pickup", "store": far_store.code}, format="json")
+    assert quote.status_code == 200, quote.json()
+    promised = quote.json()["collect_from"]
+    assert quote.json()["ship_to_store"] is True
+    assert promised == collect_from(store=far_store, sources=[warehouse]).isoformat()
+    assert promised > timezone.localdate().isoformat()  # not today: it has to travel first
+
+    order = app.post("/api/v1/checkout/", {"fulfilment": "pickup", "store": far_store.code, "payment_method": "card",
+                                           "payment_method_id": card(stripe_double)}, format="json",
+                     headers={"Idempotency-Key": str(uuid.uuid4())}).json()
+    placed = Order.objects.get(number=order["number"])
+    assert placed.collect_from.isoformat() == promised
+    assert [line["location"] for line in order["lines"]] == ["WH-DAV"]
+    assert level(warehouse, tee) == (5, 2, 0)  # committed at the source
+    pickup = Fulfillment.objects.get(order=placed)
+    assert pickup.location == far_store and pickup.method == "pickup"
+    transfer = pickup.transfers.get()
+    assert (transfer.source, transfer.destination, transfer.status) == (warehouse, far_store, "draft")
+    assert list(transfer.lines.values_list("variant__sku", "quantity")) == [("TEE-NAVY-M", 2)]
+
+    counter = staff_of(far_store)
+    early = counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/ready/")
+    assert early.status_code == 409 and early.json()["detail"]["reason"] == "awaiting_transfer"
+    assert f"transfer {transfer.pk}" in early.json()["message"]
+
+    stock.transfer_ship(transfer=transfer)
+    assert level(warehouse, tee) == (3, 0, 0)  # left the warehouse, promised nowhere while on the road
+    assert level(far_store, tee) == (0, 0, 2)
+    assert placed.lines.get().in_transit is True
+
+    stock.transfer_receive(transfer=transfer)
+    assert level(far_store, tee) == (2, 2, 0)  # arrived and promised to the order at once
+    pickup.refresh_from_db()
+    assert pickup.status == Fulfillment.Status.READY and len(pickup.pickup_code) == 8
+    line = placed.lines.get()
+    assert (line.location, line.in_transit) == (far_store, False)
+    assert OutboxMessage.objects.filter(template="pickup_ready", reference=f"fulfillment:{pickup.pk}").exists()
+
+    collected = counter.post("/api/v1/staff/pickups/collect/", {"store": far_store.code, "code": pickup.pickup_code},
+                             format="json")
+    assert collected.status_code == 200, collected.json()
+    assert level(far_store, tee) == (0, 0, 0)
+    payment = Payment.objects.get(order=placed)
+    assert (payment.status, payment.captured_amount) == (Payment.Status.CAPTURED, placed.total_amount)
+    assert ledger_drift(location=warehouse) == [] and ledger_drift(location=far_store) == []
+
+
+def test_the_stores_own_part_waits_for_the_transfer_then_readies_when_it_arrives(
+        far_store, warehouse, tee, stripe_double):
+    stock.stock_receive(location=far_store, variant=tee, quantity=1)
+    app = app_client(register())
+    order = order_from_the_app(app, stripe_double, fulfilment="pickup", store=far_store.code)  # two tees
+    assert sorted((line["location"], line["quantity"]) for line in order["lines"]) == [("MAN-ARN", 1), ("WH-DAV", 1)]
+    pickup = Fulfillment.objects.get(order__number=order["number"])
+    counter = staff_of(far_store)
+    counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/pick/")
+    assert counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/ready/").status_code == 409  # picked, waiting
+    transfer = pickup.transfers.get()
+    stock.transfer_ship(transfer=transfer)
+    stock.transfer_receive(transfer=transfer)
+    pickup.refresh_from_db()
+    assert pickup.status == Fulfillment.Status.READY
+    assert level(far_store, tee) == (2, 2, 0)
+    assert ledger_drift(location=warehouse) == [] and ledger_drift(location=far_store) == []
+
+
+def test_a_store_that_has_not_picked_its_own_part_is_not_readied_by_the_transfer(
+        far_store, warehouse, tee, stripe_double):
+    stock.stock_receive(location=far_store, variant=tee, quantity=1)
+    order = order_from_the_app(app_client(register()), stripe_double, fulfilment="pickup", store=far_store.code)
+    pickup = Fulfillment.objects.get(order__number=order["number"])
+    transfer = pickup.transfers.get()
+    stock.transfer_ship(transfer=transfer)
+    stock.transfer_receive(transfer=transfer)
+    pickup.refresh_from_db()
+    assert pickup.status == Fulfillment.Status.NEW  # the tee on its own shelf is still to pick
+    counter = staff_of(far_store)
+    counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/pick/")
+    assert counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/ready/").json()["status"] == "ready_for_pickup"
+
+
+def test_cancelling_before_the_transfer_leaves_drops_it_and_frees_the_warehouse(
+        far_store, warehouse, tee, stripe_double):
+    order = order_from_the_app(app_client(register()), stripe_double, fulfilment="pickup", store=far_store.code)
+    placed = Order.objects.get(number=order["number"])
+    transfer = Fulfillment.objects.get(order=placed).transfers.get()
+    order_cancel(order=placed, note="changed my mind")
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED
+    assert level(warehouse, tee) == (5, 0, 0)
+    assert ledger_drift(location=warehouse) == []
+
+
+def test_units_on_the_road_when_the_order_is_cancelled_arrive_as_the_stores_own_stock(
+        far_store, warehouse, tee, stripe_double):
+    order = order_from_the_app(app_client(register()), stripe_double, fulfilment="pickup", store=far_store.code)
+    placed = Order.objects.get(number=order["number"])
+    pickup = Fulfillment.objects.get(order=placed)
+    transfer = pickup.transfers.get()
+    stock.transfer_ship(transfer=transfer)
+    order_cancel(order=placed, note="changed my mind")
+    assert level(warehouse, tee) == (3, 0, 0)
+    stock.transfer_receive(transfer=transfer)
+    assert level(far_store, tee) == (2, 0, 0)  # the store's to sell
+    pickup.refresh_from_db()
+    assert pickup.status == Fulfillment.Status.CANCELLED
+    assert ledger_drift(location=warehouse) == [] and ledger_drift(location=far_store) == []
+
+
+def test_nowhere_has_it_refuses_naming_the_store(far_store, warehouse, tee):
+    app = app_client(register())
+    app.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M", "quantity": 5}, format="json")
+    stock.stock_adjust(location=warehouse, variant=tee, delta=-3, note="breakage")
+    quote = app.post("/api/v1/checkout/quote/", {"fulfilment": "pickup", "store": far_store.code}, format="json")
+    assert quote.status_code == 409, quote.json()
+    assert quote.json()["detail"]["lines"][0]["location"] == "MAN-ARN"
+
+
+def test_collect_from_counts_the_lead_time_the_road_and_the_stores_open_days(far_store, warehouse):
+    monday_morning = timezone.make_aware(timezone.datetime(2026, 11, 30, 9, 0))
+    far_store.opening_hours = {"mon": "09:00-17:30", "tue": "closed", "wed": "09:00-17:30", "thu": "09:00-17:30",
+                               "fri": "09:00-17:30", "sat": "09:00-17:30", "sun": "closed"}
+    warehouse.transfer_lead_days = 1
+    # Sent on Tuesday, a day on the road (well under 250 miles), in on Wednesday: the store opens then.
+    assert collect_from(store=far_store, sources=[warehouse], now=monday_morning).isoformat() == "2026-12-02"
+    warehouse.transfer_lead_days = 2  # in on Thursday
+    assert collect_from(store=far_store, sources=[warehouse], now=monday_morning).isoformat() == "2026-12-03"
+    saturday_evening = monday_morning + timedelta(days=5, hours=8)  # Sat 17:00: too late today, closed Sunday
+    assert collect_from(store=far_store, now=saturday_evening).isoformat() == "2026-12-07"
