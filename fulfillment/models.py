@@ -73,6 +73,8 @@ class Fulfillment(models.Model):
         "are received."))
     picked_at = models.DateTimeField(null=True, blank=True, help_text=(
         "Ship-to-store: when staff had picked what the store holds, while transfers were still on their way."))
+    shelf = models.CharField(max_length=20, blank=True, help_text=(
+        "Where the ready order waits in the store (a shelf or bin), so whoever brings it out finds it."))
     arrived_at = models.DateTimeField(null=True, blank=True, help_text="When the shopper said \"I'm here\".")
     arrival_bay = models.CharField(max_length=20, blank=True, help_text="Where they wait: a bay number.")
     arrival_note = models.CharField(max_length=120, blank=True, help_text="Their car, or how to find them.")

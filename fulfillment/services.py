@@ -211,6 +211,23 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def fulfillment_shelve(*, fulfillment: Fulfillment, shelf: str, actor=None) -> Fulfillment:
+    """Say where a pickup waits in the store (a shelf or bin): the counter shows it when the shopper arrives."""
+    shelf = " ".join(str(shelf).split())
+    if len(shelf) > 20:
+        raise PickupRefused("The shelf is too long (20 characters at most).", field="shelf")
+    with transaction.atomic():
+        locked = _lock(fulfillment)
+        if locked.method != Fulfillment.Method.PICKUP or locked.status in Fulfillment.DONE:
+            raise PickupRefused("Only an open pickup is put on a shelf.", reason="not_open")
+        if locked.shelf != shelf:
+            FulfillmentEvent.objects.create(fulfillment=locked, from_status=locked.status, to_status=locked.status,
+                                            actor=actor, note=f"on shelf {shelf}" if shelf else "off the shelf")
+            locked.shelf = shelf
+            locked.save(update_fields=["shelf"])
+    return locked
+
+
 def fulfillment_mark_ready(*, fulfillment: Fulfillment, actor=None) -> Fulfillment:
     """Picked and waiting at the counter: a pickup code is issued and the shopper is told. A ship-to-store pickup
     whose transfers are not all in is noted as picked and refused (PickupRefused, reason awaiting_transfer): it
