@@ -300,7 +300,7 @@ def line_problem_choose(*, problem: LineProblem, choice: str, store: Location | 
         raise ProblemRefused("Choose one of the options.", field="choice")
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=problem.fulfillment.order_id)
-        locked = LineProblem.objects.select_for_update().select_related("order_line__variant").get(pk=problem.pk)
+        locked = LineProblem.objects.select_for_update(of=("self",)).select_related("order_line__variant").get(pk=problem.pk)
         if locked.outcome != Outcome.AWAITING_CHOICE:
             return locked
         line = locked.order_line

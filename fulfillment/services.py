@@ -144,7 +144,11 @@ def fulfillments_follow_cancellation(*, order: Order) -> None:
         locked = _lock(fulfillment)
         if not _open_lines(locked) and locked.can_transition_to(Status.CANCELLED):
             _set_status(locked, Status.CANCELLED, note="order cancelled", pickup_code="")
-            for transfer in locked.transfers.filter(status=Transfer.Status.DRAFT):  # sent ones arrive as stock
+            # Its transfers not sent yet are dropped; one being sent this instant (locked) goes ahead and, like
+            # one sent already, arrives as the store's own stock. Skipping it keeps one lock order (transfer, then
+            # order) with transfer_ship, which locks the order after its transfer.
+            for transfer in Transfer.objects.select_for_update(skip_locked=True).filter(
+                    pk__in=locked.transfers.values("pk"), status=Transfer.Status.DRAFT):
                 transfer_cancel(transfer=transfer)
 
 

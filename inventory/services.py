@@ -688,7 +688,10 @@ def transfer_create(
 
 
 def _lock_transfer(transfer: Transfer) -> Transfer:
-    return Transfer.objects.select_for_update().select_related("source", "destination").get(pk=transfer.pk)
+    """Lock the transfer's row only: with its joined locations locked too, every stock movement at either
+    location (whose ledger row references it) waited for the transfer, and an order cancelled as its
+    ship-to-store transfer left deadlocked with it."""
+    return Transfer.objects.select_for_update(of=("self",)).select_related("source", "destination").get(pk=transfer.pk)
 
 
 @transaction.atomic

@@ -681,7 +681,9 @@ def _collection(choice: CheckoutChoice, routed: list[Routed]) -> dict:
     window = choice.collect_window
     if window is None:
         return {"collect_from": ready}
-    locked = CollectionWindow.objects.select_for_update().filter(pk=window.pk, location=store).first()
+    # Only the window's row: its default order joins the store, whose row every order references.
+    locked = CollectionWindow.objects.select_for_update(of=("self",)).filter(pk=window.pk, location=store).order_by(
+        ).first()
     if locked is None:
         raise CheckoutRefused(f"{store.name} no longer offers that collection window; choose another.",
                               field="collect_window")
