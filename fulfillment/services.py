@@ -24,7 +24,7 @@ from core.exceptions import InvalidTransition
 from customers.models import Interaction
 from customers.selectors import recipient_for
 from customers.services import interaction_record
-from inventory.hours import kept_until
+from inventory.hours import kept_until, opening_hours_week
 from inventory.models import Location, Transfer
 from inventory.services import (
     StockLine,
@@ -279,7 +279,7 @@ def make_ready(pickup: Fulfillment, *, actor=None, note: str = "") -> None:
     else:
         raise PickupRefused("Could not issue a unique pickup code; try again.")
     _tell(pickup.order, "pickup_ready", reference=f"fulfillment:{pickup.pk}", fulfillment=pickup,
-          store=pickup.location, qr_token=pickup_qr_token(pickup))
+          store=pickup.location, qr_token=pickup_qr_token(pickup), hours=opening_hours_week(pickup.location))
 
 
 def _charge_if_it_could_lapse(pickup: Fulfillment) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from catalog.models import Channel
 from fulfillment.models import Fulfillment
 from inventory import services as stock
-from inventory.hours import collect_from
+from inventory.hours import collect_from, kept_until, opening_hours_week
 from inventory.models import StockLevel, Transfer
 from inventory.selectors import ledger_drift
 from notifications.models import OutboxMessage
@@ -179,3 +179,12 @@ def test_collect_from_counts_the_lead_time_the_road_and_the_stores_open_days(far
     assert collect_from(store=far_store, sources=[warehouse], now=monday_morning).isoformat() == "2026-12-03"
     saturday_evening = monday_morning + timedelta(days=5, hours=8)  # Sat 17:00: too late today, closed Sunday
     assert collect_from(store=far_store, now=saturday_evening).isoformat() == "2026-12-07"
+
+
+def test_the_collect_by_date_counts_only_the_days_the_store_opens(far_store):
+    far_store.opening_hours = {"mon": "09:00-17:30", "tue": "closed", "wed": "09:00-17:30", "thu": "09:00-17:30",
+                               "fri": "09:00-17:30", "sat": "10:00-16:00", "sun": "closed"}
+    ready = timezone.make_aware(timezone.datetime(2026, 12, 3, 11, 0))  # a Thursday
+    # Three open days after Thursday: Friday, Saturday, (Sunday closed) Monday; kept until Monday's close.
+    assert timezone.localtime(kept_until(far_store, ready, 3)).strftime("%a %d %H:%M") == "Mon 07 17:30"
+    assert [day for day, hours in opening_hours_week(far_store) if hours == "Closed"] == ["Tuesday", "Sunday"]

@@ -140,11 +140,16 @@ def test_a_pickup_left_past_its_hold_is_cancelled_restocked_and_released(shelf, 
     job = counter.get("/api/v1/staff/fulfillments/").json()["results"][0]
     counter.post(f"/api/v1/staff/fulfillments/{job['id']}/pick/")
     counter.post(f"/api/v1/staff/fulfillments/{job['id']}/ready/")
-    code = Fulfillment.objects.get().pickup_code
+    pickup = Fulfillment.objects.get()
+    code = pickup.pickup_code
+    # Kept until the store closes on the last of its hold days (a store with no hours set closes at 23:59).
+    last_day = timezone.localtime(pickup.ready_at).date() + timedelta(days=store.pickup_hold_days)
+    assert timezone.localtime(pickup.expires_at).replace(tzinfo=None) == timezone.datetime.combine(
+        last_day, timezone.datetime.min.time().replace(hour=23, minute=59))
 
-    assert pickups_expire(now=timezone.now() + timedelta(days=store.pickup_hold_days - 1)) == 0
-    expired = pickups_expire(now=timezone.now() + timedelta(days=store.pickup_hold_days, minutes=1))
-    again = pickups_expire(now=timezone.now() + timedelta(days=store.pickup_hold_days, minutes=1))
+    assert pickups_expire(now=pickup.expires_at - timedelta(minutes=1)) == 0
+    expired = pickups_expire(now=pickup.expires_at + timedelta(minutes=1))
+    again = pickups_expire(now=pickup.expires_at + timedelta(minutes=1))
 
     assert (expired, again) == (1, 0)
     level = StockLevel.objects.get(location=store, variant=tee)
