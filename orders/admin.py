@@ -33,8 +33,8 @@ from .services import order_cancel
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "name", "location", "quantity", "unit_price", "discount", "tax_rate", "tax", "quantity_cancelled",
-              "quantity_fulfilled", "quantity_returned"]
+    fields = ["sku", "name", "location", "in_transit", "quantity", "unit_price", "discount", "tax_rate", "tax",
+              "quantity_cancelled", "quantity_fulfilled", "quantity_returned"]
     readonly_fields = fields
     verbose_name_plural = "items"
     unit_price = money_column("unit_price_amount", "each")
