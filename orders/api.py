@@ -22,11 +22,12 @@ from catalog.selectors import variant_by_code
 from core.exceptions import InvalidTransition
 from core.permissions import staff_with
 from core.phones import PhoneSerializerField
+from core.points import KM_PER_MILE, NEAR_PARAM, NearIn
 from core.schema import refusals
 from customers.attribution import visitor_of
 from customers.identity import CART_TOKEN_PARAM, current_cart, customer_of, guest_cart_key
 from customers.models import Customer
-from customers.selectors import cart_view
+from customers.selectors import cart_lines, cart_view
 from inventory.exceptions import InsufficientStock, LocationNotFound, NotOnStaff
 from inventory.models import Location
 from inventory.selectors import staff_location_get, store_named
@@ -51,6 +52,7 @@ from .selectors import (
     order_link,
     order_list,
     order_tax_summary,
+    pickup_options,
     voucher_evaluate,
     window_offer_parse,
 )
@@ -435,6 +437,47 @@ class CartQuoteAPI(ChannelMixin, APIView):
         choice = checkout_choice(request, self.channel, cart, data.validated_data, need_email=False)
         checkout = services.checkout_quote(cart=cart, choice=choice, require_method=False)
         return Response(quote_answer(checkout, choice))
+
+
+class PickupStoreOut(serializers.Serializer):
+    code = serializers.CharField(source="store.code")
+    name = serializers.CharField(source="store.name")
+    address = serializers.CharField(source="store.address_line")
+    city = serializers.CharField(source="store.city")
+    postcode = serializers.CharField(source="store.postcode")
+    distance_km = serializers.SerializerMethodField(help_text="From the `near` point, to 0.1 km; null without it.")
+    distance_miles = serializers.SerializerMethodField(help_text="The same in miles, to 0.1.")
+    in_stock = serializers.BooleanField(source="all_there", help_text="The store holds the whole basket now.")
+    collect_from = serializers.DateField(allow_null=True, help_text=(
+        "The first day the whole basket can be collected there (later when other locations send some of it); "
+        "null when it cannot be had there at all."))
+    opening_hours = serializers.JSONField(source="store.opening_hours")
+
+    def get_distance_km(self, option) -> float | None:
+        return None if option.distance_km is None else round(option.distance_km, 1)
+
+    def get_distance_miles(self, option) -> float | None:
+        return None if option.distance_km is None else round(option.distance_km / KM_PER_MILE, 1)
+
+
+@extend_schema(tags=["checkout"], parameters=[CART_TOKEN_PARAM, CHANNEL_PARAM, NEAR_PARAM],
+               responses={200: PickupStoreOut(many=True), **refusals(CheckoutRefused, NO_CUSTOMER)})
+class CartPickupStoresAPI(ChannelMixin, APIView):
+    """Where my whole cart can be collected: every store offering pickup, nearest first with `near` (else by
+    name), each saying whether it holds everything now or from which day it can be collected there (what it
+    lacks sent from another location), or that it cannot be had there. Changes nothing. Anyone with a cart may
+    call it (a guest by X-Cart-Token); an empty cart is refused (422)."""
+
+    def get(self, request):
+        near = NearIn(data=request.query_params.dict())
+        near.is_valid(raise_exception=True)
+        latitude, longitude = near.validated_data.get("near", (None, None))
+        cart = current_cart(request, self.channel)
+        lines = [(line.variant, line.quantity) for line in cart_lines(cart)] if cart is not None else []
+        if not lines:
+            raise CheckoutRefused("Your cart is empty.", field="cart")
+        options = pickup_options(lines=lines, channel=self.channel, latitude=latitude, longitude=longitude)
+        return Response(PickupStoreOut(options, many=True).data)
 
 
 @extend_schema(tags=["orders"], responses={200: OrderOut(many=True), **refusals(NO_CUSTOMER)})

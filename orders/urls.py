@@ -8,6 +8,7 @@ urlpatterns = [
     path("checkout/quote/", api.CheckoutQuoteAPI.as_view(), name="checkout-quote"),
     path("checkout/finish/", api.CheckoutFinishAPI.as_view(), name="checkout-finish"),
     path("cart/quote/", api.CartQuoteAPI.as_view(), name="cart-quote"),
+    path("cart/pickup-stores/", api.CartPickupStoresAPI.as_view(), name="cart-pickup-stores"),
     path("orders/", api.OrderListAPI.as_view(), name="orders"),
     path("me/orders/claim/", api.OrderClaimAPI.as_view(), name="orders-claim"),
     path("orders/<str:number>/", api.OrderDetailAPI.as_view(), name="order"),

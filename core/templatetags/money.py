@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import template
 
 from core.money import format_money
+from core.points import KM_PER_MILE
 
 register = template.Library()
 
@@ -22,8 +23,6 @@ def percent(rate):
     value = Decimal(rate).normalize()
     return f"{value:f}%"
 
-
-KM_PER_MILE = 1.609344
 
 
 @register.filter

@@ -188,3 +188,22 @@ def test_the_collect_by_date_counts_only_the_days_the_store_opens(far_store):
     # Three open days after Thursday: Friday, Saturday, (Sunday closed) Monday; kept until Monday's close.
     assert timezone.localtime(kept_until(far_store, ready, 3)).strftime("%a %d %H:%M") == "Mon 07 17:30"
     assert [day for day, hours in opening_hours_week(far_store) if hours == "Closed"] == ["Tuesday", "Sunday"]
+
+
+def test_the_app_lists_where_the_whole_cart_can_be_collected_nearest_first(far_store, warehouse, tee, store):
+    stock.stock_receive(location=store, variant=tee, quantity=2)
+    app = app_client(register())
+    app.post("/api/v1/cart/lines/", {"sku": "TEE-NAVY-M", "quantity": 2}, format="json")
+    listed = app.get("/api/v1/cart/pickup-stores/", {"near": "53.48,-2.24"})  # Manchester
+    assert listed.status_code == 200, listed.json()
+    rows = {row["code"]: row for row in listed.json()}
+    assert [row["code"] for row in listed.json()][:2] == ["MAN-ARN", "LDN-OXF"]  # nearest first
+    assert rows["MAN-ARN"]["in_stock"] is False
+    assert rows["MAN-ARN"]["collect_from"] == collect_from(store=far_store, sources=[warehouse]).isoformat()
+    assert rows["LDN-OXF"]["in_stock"] is True
+    assert rows["LDN-OXF"]["collect_from"] == collect_from(store=store).isoformat()
+    assert 0 < rows["MAN-ARN"]["distance_miles"] < 1
+    stock.stock_adjust(location=warehouse, variant=tee, delta=-5, note="all sold at the warehouse's own outlet")
+    stock.stock_adjust(location=store, variant=tee, delta=-1, note="sold at the till")  # 1 left: not enough
+    assert {row["collect_from"] for row in app.get("/api/v1/cart/pickup-stores/").json()} == {None}
+    assert app.get("/api/v1/cart/pickup-stores/", {"near": "95,0"}).status_code == 400
