@@ -137,6 +137,7 @@ class Interaction(models.Model):
         CART_CHANGED = "cart_changed", "Changed the cart"
         CONSENT_CHANGED = "consent_changed", "Changed marketing consent"
         ORDER_PLACED = "order_placed", "Placed an order"
+        AT_STORE = "at_store", "Was at the store to collect"
         PICKUP = "pickup", "Collected an order"
         RETURN = "return", "Returned items"
         MESSAGE_SENT = "message_sent", "Was sent a message"

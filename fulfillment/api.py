@@ -16,7 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.channels import ChannelMixin
+from catalog.channels import CHANNEL_PARAM, ChannelMixin
 from core.exceptions import InvalidTransition
 from core.permissions import staff_with
 from core.schema import refusals
@@ -400,8 +400,8 @@ class ImHereIn(serializers.Serializer):
                                 help_text="The car (colour, make) or how staff will know me.")
 
 
-@extend_schema(tags=["orders"])
-class ImHereAPI(APIView):
+@extend_schema(tags=["orders"], parameters=[CHANNEL_PARAM])
+class ImHereAPI(ChannelMixin, APIView):
     """Tell the store I have arrived to collect my order ("I'm here"), with a bay and my car if I like: its
     counter shows me at once and staff bring it out. Saying it again changes nothing. For a signed-in customer;
     another shopper's order, or one with no pickup, is 404; a pickup not ready yet is refused (409)."""
@@ -417,7 +417,8 @@ class ImHereAPI(APIView):
             raise Http404("This order has no pickup.")
         data = ImHereIn(data=request.data)
         data.is_valid(raise_exception=True)
-        arrived = pickup_arrived(fulfillment=pickup, bay=data.validated_data["bay"], note=data.validated_data["car"])
+        arrived = pickup_arrived(fulfillment=pickup, bay=data.validated_data["bay"], note=data.validated_data["car"],
+                                 channel=self.channel)
         return Response(MyFulfillmentOut(arrived, context={"request": request}).data)
 
 

@@ -15,6 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models import Channel
+from customers.models import Interaction
+from customers.services import interaction_record
 from inventory.models import Location, Transfer
 from inventory.services import StockLine, stock_commit_arrived, stock_release_committed
 from orders.models import OrderLine
@@ -85,9 +88,11 @@ def ready_if_all_in(pickup: Fulfillment, *, note: str) -> bool:
 
 # "I'm here" -------------------------------------------------------------------------------------------------
 
-def pickup_arrived(*, fulfillment: Fulfillment, bay: str = "", note: str = "") -> Fulfillment:
+def pickup_arrived(*, fulfillment: Fulfillment, bay: str = "", note: str = "", channel: Channel | None = None
+                   ) -> Fulfillment:
     """The shopper is at the store: the counter sees them at once. Said again, nothing changes (the first time
-    stands). Refused when the order is not ready to collect."""
+    stands). Refused when the order is not ready to collect. A customer's timeline notes it (on `channel`, the
+    page or app they said it from)."""
     bay, note = " ".join(str(bay).split()), " ".join(str(note).split())
     if len(bay) > 20:
         raise PickupRefused("The bay is too long (20 characters at most).", field="bay")
@@ -108,6 +113,10 @@ def pickup_arrived(*, fulfillment: Fulfillment, bay: str = "", note: str = "") -
         said = ", ".join(part for part in (f"bay {bay}" if bay else "", note) if part)
         FulfillmentEvent.objects.create(fulfillment=locked, from_status=locked.status, to_status=locked.status,
                                         note=f"shopper is here{': ' + said if said else ''}"[:200])
+        if locked.order.customer_id:
+            interaction_record(customer=locked.order.customer, kind=Interaction.Kind.AT_STORE, channel=channel,
+                               reference=f"order:{locked.order.number}",
+                               detail={"store": locked.location.code, "bay": bay, "car": note})
     return locked
 
 

@@ -207,3 +207,42 @@ def test_the_app_lists_where_the_whole_cart_can_be_collected_nearest_first(far_s
     stock.stock_adjust(location=store, variant=tee, delta=-1, note="sold at the till")  # 1 left: not enough
     assert {row["collect_from"] for row in app.get("/api/v1/cart/pickup-stores/").json()} == {None}
     assert app.get("/api/v1/cart/pickup-stores/", {"near": "95,0"}).status_code == 400
+
+
+def test_im_here_from_the_app_tells_the_counter_once_and_notes_it_on_the_timeline(shelf, store, stripe_double):
+    from customers.models import Interaction
+
+    ada = register("ada@example.com")
+    phone = app_client(ada)
+    order = order_from_the_app(phone, stripe_double, fulfilment="pickup", store=store.code)
+    too_soon = phone.post(f"/api/v1/orders/{order['number']}/here/", {"bay": "3"}, format="json")
+    assert too_soon.status_code == 409 and too_soon.json()["detail"]["reason"] == "not_ready"
+    counter = staff_of(store)
+    pickup = Fulfillment.objects.get(order__number=order["number"])
+    counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/pick/")
+    counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/ready/")
+    here = phone.post(f"/api/v1/orders/{order['number']}/here/", {"bay": "3", "car": "Blue Golf"}, format="json")
+    assert here.status_code == 200, here.json()
+    assert (here.json()["arrival_bay"], here.json()["arrival_note"]) == ("3", "Blue Golf")
+    again = phone.post(f"/api/v1/orders/{order['number']}/here/", {"bay": "9"}, format="json")
+    assert again.json()["arrival_bay"] == "3" and again.json()["arrived_at"] == here.json()["arrived_at"]
+    assert Interaction.objects.filter(customer=ada, kind="at_store").count() == 1
+    long_bay = phone.post(f"/api/v1/orders/{order['number']}/here/", {"bay": "x" * 21}, format="json")
+    assert long_bay.status_code == 400 and "bay" in long_bay.json()["detail"]["fields"]
+    assert app_client(register("eve@example.com")).post(f"/api/v1/orders/{order['number']}/here/").status_code == 404
+
+
+
+def test_the_shopper_names_someone_else_to_collect(shelf, store, stripe_double):
+    phone = app_client(register("ada@example.com"))
+    order = order_from_the_app(phone, stripe_double, fulfilment="pickup", store=store.code, collector_name="Bob Smith")
+    assert order["collector_name"] == "Bob Smith"
+    changed = phone.post(f"/api/v1/orders/{order['number']}/collector/", {"name": "  Carol   Jones "}, format="json")
+    assert changed.status_code == 200 and changed.json()["collector_name"] == "Carol Jones"
+    assert phone.post(f"/api/v1/orders/{order['number']}/collector/", {"name": ""}, format="json").json()[
+        "collector_name"] == ""
+    delivered = order_from_the_app(phone, stripe_double, fulfilment="delivery", delivery_method="standard",
+                                   address={"name": "Ada", "line1": "1 Strand", "city": "London",
+                                            "postcode": "WC2N 5HR"})
+    refused = phone.post(f"/api/v1/orders/{delivered['number']}/collector/", {"name": "Bob"}, format="json")
+    assert refused.status_code == 422 and refused.json()["detail"]["field"] == "collector_name"
