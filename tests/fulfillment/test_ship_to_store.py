@@ -232,7 +232,6 @@ def test_im_here_from_the_app_tells_the_counter_once_and_notes_it_on_the_timelin
     assert app_client(register("eve@example.com")).post(f"/api/v1/orders/{order['number']}/here/").status_code == 404
 
 
-
 def test_the_shopper_names_someone_else_to_collect(shelf, store, stripe_double):
     phone = app_client(register("ada@example.com"))
     order = order_from_the_app(phone, stripe_double, fulfilment="pickup", store=store.code, collector_name="Bob Smith")
