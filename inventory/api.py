@@ -1,5 +1,6 @@
 """Catalog API: products with their prices on the request's channel and availability (at a chosen
-store, or for delivery), where a variant can be found (nearest stores first), and the stores.
+store, with from when it can be collected there, or for delivery), where a variant can be found or collected
+(nearest stores first), and the stores.
 
 The channel comes from the X-Channel header or the sign-in (catalog.channels): it sets the price and
 whether safety stock is held back (web and mobile keep it for walk-in shoppers; the till, staff only,
@@ -26,9 +27,16 @@ from catalog.filters import ProductFilter
 from catalog.models import Product, Variant
 from catalog.selectors import product_list
 from catalog.signals import product_viewed
+from core.points import NEAR_PARAM, NearIn
 
 from .models import Location
-from .selectors import product_availability_attach, store_list, stores_nearest_with_variant, variant_availability
+from .selectors import (
+    product_availability_attach,
+    product_collection_attach,
+    store_list,
+    stores_near_for_collection,
+    variant_availability,
+)
 
 CHANNEL_PARAM = OpenApiParameter(
     CHANNEL_HEADER, str, OpenApiParameter.HEADER, enum=["web", "mobile", "till"],
@@ -36,17 +44,14 @@ CHANNEL_PARAM = OpenApiParameter(
     "token, else web. `till` is for signed-in store staff.",
 )
 STORE_PARAM = OpenApiParameter(
-    "store", str, description="A store code: availability at that store (to collect or buy there). "
-    "Without it, availability is for delivery (every location that ships orders).",
-)
-NEAR_PARAM = OpenApiParameter(
-    "near", {"type": "string", "maxLength": 100, "pattern": r"^ *-?\d{1,3}(\.\d+)? *, *-?\d{1,3}(\.\d+)? *$"},
-    description="A point as `latitude,longitude`, e.g. `51.5072,-0.1276`: latitude from -90 to 90, longitude "
-    "from -180 to 180.",
+    "store", str, description="A store code: availability at that store (to collect or buy there) and, per "
+    "variant, `collect_from`: the first day it can be collected there. Without it, availability is for delivery "
+    "(every location that ships orders) and `collect_from` is null.",
 )
 QUANTITY_PARAM = OpenApiParameter(
     "quantity", {"type": "integer", "minimum": 1, "maximum": 10_000},
-    description="With `near`: only stores that can sell this many (default 1).",
+    description="With `near`: the stores that can sell this many now come first; the others listed can have the "
+    "rest sent to collect (default 1).",
 )
 LIMIT_PARAM = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 50},
                                description="With `near`: at most this many stores (default 10).")
@@ -55,27 +60,6 @@ LIMIT_PARAM = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maxim
 class CatalogPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
-
-
-def parse_near(value: str) -> tuple[float, float]:
-    try:
-        latitude, longitude = (float(part) for part in value.split(","))
-    except ValueError:
-        raise serializers.ValidationError(
-            "Give a point as two numbers, latitude,longitude, e.g. 51.5072,-0.1276."
-        ) from None
-    if not -90 <= latitude <= 90:
-        raise serializers.ValidationError(f"Latitude must be between -90 and 90, not {latitude}.")
-    if not -180 <= longitude <= 180:
-        raise serializers.ValidationError(f"Longitude must be between -180 and 180, not {longitude}.")
-    return latitude, longitude
-
-
-class NearIn(serializers.Serializer):
-    near = serializers.CharField(required=False, max_length=100)
-
-    def validate_near(self, value: str) -> tuple[float, float]:
-        return parse_near(value)
 
 
 class NearStockIn(NearIn):
@@ -119,9 +103,19 @@ class VariantOut(serializers.Serializer):
     price = VariantPriceOut(source="*", help_text="The price in force on the request's channel.")
     available = serializers.IntegerField(help_text="Units this channel can sell at the chosen store, or for delivery.")
     in_stock = serializers.SerializerMethodField()
+    collect_from = serializers.SerializerMethodField(
+        help_text="With `store`: the first day one can be collected there: the store's next chance to hand it over "
+        "(today, if it is open long enough) when it has it, a later day when a location that ships orders must send "
+        "it there first; null when nowhere can, when the store does not offer pickup, or without `store`.",
+    )
 
     def get_in_stock(self, variant) -> bool:
         return variant.available > 0
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_collect_from(self, variant) -> str | None:
+        day = getattr(variant, "collect_from", None)
+        return None if day is None else day.isoformat()
 
 
 class ProductOut(serializers.Serializer):
@@ -186,7 +180,11 @@ class NearbyStockOut(serializers.Serializer):
     distance_km = serializers.SerializerMethodField()
     opening_hours = serializers.JSONField(source="location.opening_hours")
     offers_pickup = serializers.BooleanField(source="location.offers_pickup")
-    available = serializers.IntegerField(source="sellable")
+    available = serializers.IntegerField(source="sellable", help_text="Units the channel can sell there now.")
+    collect_from = serializers.DateField(
+        allow_null=True, help_text="The first day `quantity` can be collected there (sent from elsewhere when "
+        "`available` is short); null at a store that does not offer pickup (buy it there).",
+    )
 
     def get_distance_km(self, row) -> float:
         return round(row.distance_km, 1)
@@ -212,6 +210,11 @@ class ProductViews(ChannelMixin):
             raise ValidationError({"store": [f"No open store has code {code!r}."]})
         return store
 
+    def availability_attach(self, products, store: Location | None) -> list[Product]:
+        if store is None:
+            return product_availability_attach(products=products, channel=self.channel)
+        return product_collection_attach(products=products, channel=self.channel, store=store)
+
 
 @extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
 class ProductListAPI(ProductViews, generics.ListAPIView):
@@ -224,7 +227,7 @@ class ProductListAPI(ProductViews, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         store = self.availability_store()
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        products = product_availability_attach(products=page, channel=self.channel, location=store)
+        products = self.availability_attach(page, store)
         return self.get_paginated_response(self.get_serializer(products, many=True).data)
 
 
@@ -243,7 +246,7 @@ class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         store = self.availability_store()
         product = self.get_object()
-        product_availability_attach(products=[product], channel=self.channel, location=store)
+        self.availability_attach([product], store)
         product_viewed.send(sender=type(product), request=request, product=product, channel=self.channel)
         return Response(self.get_serializer(product).data)
 
@@ -251,8 +254,12 @@ class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
 @extend_schema(tags=["catalog"])
 class VariantAvailabilityAPI(ChannelMixin, APIView):
     """Where a variant can be had. Without `near`: its sellable units at every active location that
-    holds it, by code. With `near`: the nearest stores that can sell `quantity`, nearest first. Anyone may
-    call it."""
+    holds it, by code. With `near`, at most `limit` stores: first those that can sell `quantity` now, nearest
+    first; then the nearest stores offering pickup that can have the rest sent by a location that ships orders
+    (ship-to-store), each with what it holds now (`available`, fewer than `quantity`). Each has `collect_from`,
+    the first day `quantity` can be collected there: today or the store's next open day when it holds them, a
+    later day when they must be sent; null at a store that holds them but does not offer pickup (buy them
+    there). Stores that neither hold them nor can get them are left out. Anyone may call it."""
 
     @extend_schema(
         parameters=[NEAR_PARAM, QUANTITY_PARAM, LIMIT_PARAM, CHANNEL_PARAM],
@@ -269,7 +276,7 @@ class VariantAvailabilityAPI(ChannelMixin, APIView):
             rows = variant_availability(variant=variant, channel=self.channel)
             return Response(LocationAvailabilityOut(rows, many=True).data)
         latitude, longitude = query["near"]
-        rows = stores_nearest_with_variant(
+        rows = stores_near_for_collection(
             variant=variant, channel=self.channel, latitude=latitude, longitude=longitude,
             quantity=query["quantity"], limit=query["limit"],
         )

@@ -1,19 +1,23 @@
-"""Inventory reads: what a channel may sell where (per variant, per product page), the stores near a
-point and the nearest that have a variant, a pair's movement history, ledger drift, and which
-locations a member of staff works with (the one store scope every back-office page and staff API uses).
+"""Inventory reads: what a channel may sell where (per variant, per product page), from when it can be
+collected at a store (held there, or sent by a location that ships orders), the stores near a point and the
+nearest that have a variant or can get it, a pair's movement history, ledger drift, and which locations a
+member of staff works with (the one store scope every back-office page and staff API uses).
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import connection
-from django.db.models import F, FloatField, IntegerField, QuerySet, Sum, Value
-from django.db.models.functions import ASin, Cos, Greatest, Least, Power, Radians, Sin, Sqrt
+from django.db.models import F, FloatField, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import ASin, Coalesce, Cos, Greatest, Least, Power, Radians, Sin, Sqrt
+from django.utils import timezone
 
 from catalog.models import Channel, Product, Variant
 from core.reference import reference
 from core.selects import any_of
 
 from .exceptions import LocationNotFound, NotOnStaff
+from .hours import collect_from, km_between
 from .models import BUCKETS, Location, SellableOnline, StockLevel, StockMovement, sellable_online_current
 
 EARTH_RADIUS_KM = 6371.0088
@@ -99,10 +103,15 @@ def store_list(*, latitude: float | None = None, longitude: float | None = None)
     return stores.annotate(distance_km=distance_km_expression(latitude, longitude)).order_by("distance_km", "code")
 
 
-def shipping_location_ids() -> list[int]:
-    """The active locations that ship orders (delivery's sources), kept in memory between requests."""
+def shipping_locations() -> dict[int, Location]:
+    """The active locations that ship orders (delivery's and ship-to-store's sources) by id, kept in memory
+    between requests."""
     return reference(("shipping-locations",),
-                     lambda: list(Location.objects.active().filter(ships_orders=True).values_list("pk", flat=True)))
+                     lambda: {place.pk: place for place in Location.objects.active().filter(ships_orders=True)})
+
+
+def shipping_location_ids() -> list[int]:
+    return list(shipping_locations())
 
 
 def sellable_online(variant_ids) -> dict[int, int]:
@@ -213,6 +222,137 @@ def product_availability_attach(
         for variant in product.listed_variants:
             variant.available = units.get(variant.pk, 0)
     return products
+
+
+# Collection: from when a store can hand a variant over ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A variant at a store: `available`, the units the channel can sell there now, and `collect_from`, the first
+    day a shopper can collect what they want there: held there, the store's next chance to hand it over; else when
+    the nearest location that ships orders and can sell the rest would get it there (`source`). None when the store
+    does not offer pickup, or nowhere else can send it."""
+
+    available: int
+    collect_from: date | None
+    source: Location | None = None
+
+
+@dataclass(frozen=True)
+class StoreCollection:
+    """One store near a point for one variant: `sellable` there now and `collect_from` (as Collection's)."""
+
+    location: Location
+    distance_km: float
+    sellable: int
+    collect_from: date | None
+
+
+def _shipping_stock(*, variant_ids, channel: Channel) -> dict[int, list[tuple[Location, int]]]:
+    """{variant id: [(location that ships orders, units the channel can sell there)]} where above 0; one query."""
+    places = shipping_locations()
+    ids = list(variant_ids)
+    if not ids or not places:
+        return {}
+    rows = (StockLevel.objects.filter(variant_id__in=ids, location_id__in=list(places))
+            .annotate(units=sellable_expression(channel)).filter(units__gt=0)
+            .order_by("location_id").values_list("variant_id", "location_id", "units"))
+    stock: dict[int, list[tuple[Location, int]]] = {}
+    for variant_id, location_id, units in rows:
+        stock.setdefault(variant_id, []).append((places[location_id], units))
+    return stock
+
+
+class _Dates:
+    """collect_from for (store, source) pairs at one moment, each worked out once (a page asks for many)."""
+
+    def __init__(self, now: datetime | None):
+        self.now = now or timezone.now()
+        self.dates: dict[tuple[int, int | None], date] = {}
+        self.km: dict[tuple[int, int], float] = {}
+
+    def ready(self, store: Location, source: Location | None = None) -> date:
+        key = (store.pk, source.pk if source else None)
+        if key not in self.dates:
+            self.dates[key] = collect_from(store=store, sources=[source] if source else [], now=self.now)
+        return self.dates[key]
+
+    def distance(self, store: Location, source: Location) -> float:
+        key = (store.pk, source.pk)
+        if key not in self.km:
+            self.km[key] = km_between(source, store)
+        return self.km[key]
+
+    def collection(self, store: Location, held: int, wanted: int,
+                   sources: list[tuple[Location, int]]) -> Collection:
+        """Collection of `wanted` at `store`, which can sell `held`; `sources`: what each shipping location can."""
+        if not (store.is_active and store.offers_pickup):
+            return Collection(held, None)
+        if held >= wanted:
+            return Collection(held, self.ready(store))
+        lacking = wanted - held
+        able = [place for place, units in sources if units >= lacking and place.pk != store.pk]
+        if not able:
+            return Collection(held, None)
+        nearest = min(able, key=lambda place: (self.distance(store, place), place.code))
+        return Collection(held, self.ready(store, nearest), nearest)
+
+
+def collection_at_store(
+    *, variant_ids, store: Location, channel: Channel, wanted: int = 1, now: datetime | None = None
+) -> dict[int, Collection]:
+    """{variant id: Collection} of `wanted` units of each variant at `store`: two queries for any number of
+    variants (the second only when the store lacks some). The estimate takes the nearest location that ships
+    orders and can sell what is lacking; checkout's routing (orders.routing.route_pickup) decides for real."""
+    ids = list(variant_ids)
+    held = sellable_by_variant(variant_ids=ids, channel=channel, location=store) if ids else {}
+    lacking = [pk for pk in ids if held.get(pk, 0) < wanted]
+    sources = _shipping_stock(variant_ids=lacking, channel=channel) if lacking and store.offers_pickup else {}
+    dates = _Dates(now)
+    return {pk: dates.collection(store, held.get(pk, 0), wanted, sources.get(pk, [])) for pk in ids}
+
+
+def product_collection_attach(
+    *, products: Iterable[Product], channel: Channel, store: Location, now: datetime | None = None
+) -> list[Product]:
+    """As product_availability_attach at `store`, and set `collect_from` on every listed variant (Collection's)."""
+    products = list(products)
+    collections = collection_at_store(variant_ids=[v.pk for p in products for v in p.listed_variants], store=store,
+                                      channel=channel, now=now)
+    for product in products:
+        for variant in product.listed_variants:
+            variant.available = collections[variant.pk].available
+            variant.collect_from = collections[variant.pk].collect_from
+    return products
+
+
+def stores_near_for_collection(
+    *, variant: Variant, channel: Channel, latitude: float, longitude: float, quantity: int = 1, limit: int = 10,
+    now: datetime | None = None,
+) -> list[StoreCollection]:
+    """Where a shopper near a point can have `quantity` of the variant, at most `limit` stores: first those that
+    can sell it now, nearest first (collect_from null at one that does not offer pickup: buy it there), then
+    the stores offering pickup that a location that ships orders can send the rest to, nearest first, each with
+    what it holds and from when it can be collected. Four queries at most, whatever the limit."""
+    dates = _Dates(now)
+    rows = [StoreCollection(level.location, level.distance_km, level.sellable,
+                            dates.collection(level.location, level.sellable, quantity, []).collect_from)
+            for level in stores_nearest_with_variant(variant=variant, channel=channel, latitude=latitude,
+                                                     longitude=longitude, quantity=quantity, limit=limit)]
+    sources = _shipping_stock(variant_ids=[variant.pk], channel=channel).get(variant.pk) if len(rows) < limit else []
+    if not sources:
+        return rows
+    held = StockLevel.objects.filter(location=OuterRef("pk"), variant=variant).annotate(
+        units=sellable_expression(channel)).values("units")[:1]
+    others = (store_list(latitude=latitude, longitude=longitude).filter(offers_pickup=True)
+              .exclude(pk__in=[row.location.pk for row in rows])
+              .annotate(held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)))[:limit - len(rows)])
+    for store in others:
+        collection = dates.collection(store, store.held, quantity, sources)
+        if collection.collect_from is not None:
+            rows.append(StoreCollection(store, store.distance_km, store.held, collection.collect_from))
+    return rows
 
 
 def low_stock_levels(*, locations: QuerySet[Location]) -> QuerySet[StockLevel]:

@@ -1,10 +1,15 @@
 """Browsing: the home page, the catalogue with search and filters, the product page with its variant
-picker and "in stock at stores near you", and choosing a store."""
+picker, where and from when it can be collected ("in stock at stores near you"), and finding and choosing a
+store (with its opening hours)."""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.filters import ProductFilter
@@ -14,8 +19,14 @@ from core.redirects import safe_next
 from customers import services as customer_services
 from customers.attribution import view_record
 from customers.models import Interaction
+from inventory.hours import DAY_NAMES, opening_hours_week
 from inventory.models import Location
-from inventory.selectors import product_availability_attach, store_list, stores_nearest_with_variant
+from inventory.selectors import (
+    product_availability_attach,
+    product_collection_attach,
+    store_list,
+    stores_near_for_collection,
+)
 
 from ..forms import AddToCartForm, NearForm
 from ..selectors import place_find
@@ -109,6 +120,34 @@ def _near_form(request) -> NearForm:
     return NearForm(initial={"near": typed})
 
 
+def day_words(day: date, today: date) -> str:
+    """A collection day as a shopper in the UK says it: "today", "tomorrow", "Wednesday 2 December" (with the
+    year when it is not this one)."""
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return dateformat.format(day, "l j F" if day.year == today.year else "l j F Y")
+
+
+@dataclass(frozen=True)
+class CollectSay:
+    """What the product page says about a variant at one store (templates/storefront/_stock_pill.html):
+    `kind` "here" (in stock, collect `when`), "in_store" (in stock, the store does not offer pickup), "sent"
+    (collect `when`, once sent from elsewhere) or "none" (not available to collect)."""
+
+    kind: str
+    store: Location
+    units: int
+    when: str = ""
+
+
+def collect_say(store: Location, units: int, day: date | None, today: date) -> CollectSay:
+    if day is None:
+        return CollectSay("in_store" if units else "none", store, units)
+    return CollectSay("here" if units else "sent", store, units, day_words(day, today))
+
+
 @require_http_methods(["GET", "POST"])
 def product(request, slug: str):
     """The product; a POST adds the chosen variant to the basket (refusals shown next to the field)."""
@@ -117,10 +156,13 @@ def product(request, slug: str):
     if item is None:
         raise Http404("No such product.")
     store = chosen_store(request)
+    today = timezone.localdate()
     product_availability_attach(products=[item], channel=web, location=None)
     delivery_units = {v.sku: v.available for v in item.listed_variants}
     if store is not None:
-        product_availability_attach(products=[item], channel=web, location=store)
+        product_collection_attach(products=[item], channel=web, store=store)
+        for variant in item.listed_variants:
+            variant.at_store = collect_say(store, variant.available, variant.collect_from, today)
     wanted = request.GET.get("sku") or request.GET.get("variant")
     # The variant asked for; else the first one in stock where the shopper gets it (their store, else delivery).
     chosen = next((v for v in item.listed_variants if v.sku == wanted), None) or next(
@@ -131,7 +173,9 @@ def product(request, slug: str):
     lat, lng, where, near_error = _point(request, near, store)
     nearby = []
     if chosen is not None and lat is not None:
-        nearby = list(stores_nearest_with_variant(variant=chosen, channel=web, latitude=lat, longitude=lng, limit=5))
+        nearby = [(row, collect_say(row.location, row.sellable, row.collect_from, today))
+                  for row in stores_near_for_collection(variant=chosen, channel=web, latitude=lat, longitude=lng,
+                                                        limit=5)]
     form = AddToCartForm(initial={"sku": chosen.sku if chosen else "", "quantity": 1})
     if request.method == "POST":
         form = AddToCartForm(request.POST)
@@ -171,13 +215,17 @@ def _add_to_cart(request, form: AddToCartForm, item):
 
 
 def stores(request):
-    """Find a store: nearest first from the browser's location or a typed postcode or town."""
+    """Find a store: nearest first from the browser's location or a typed postcode or town, each with its
+    opening hours (Monday to Sunday, today's marked)."""
     near = NearForm(data=request.GET if {"near", "lat", "lng"} & set(request.GET) else None)
     store = chosen_store(request)
     lat, lng, where, near_error = _point(request, near, None)
-    places = store_list(latitude=lat, longitude=lng)
+    places = list(store_list(latitude=lat, longitude=lng))
+    for place in places:
+        place.week = opening_hours_week(place)
     return render(request, "storefront/stores.html", {
-        "stores": places, "store": store, "near": near if near.is_bound else _near_form(request),
+        "stores": places, "store": store, "today": DAY_NAMES[timezone.localdate().weekday()],
+        "near": near if near.is_bound else _near_form(request),
         "near_error": near_error,
         "where": where, "next": request.GET.get("next", ""),
     })

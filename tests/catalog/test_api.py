@@ -224,9 +224,11 @@ def test_nearest_stores_that_can_sell_the_quantity_come_nearest_first_with_dista
 
     rows = client.get("/api/v1/variants/TEE-NAVY-M/availability/", {"near": NEAR_LONDON, "quantity": 2}).json()
 
-    assert [r["code"] for r in rows] == ["LDN-OXF", "MAN-ARN", "EDI-PRI"]
-    expected = [km(LONDON, (s.latitude, s.longitude)) for s in (london, manchester, edinburgh)]
+    # The stores that can sell two now, nearest first; then those that can have them sent to collect.
+    assert [r["code"] for r in rows] == ["LDN-OXF", "MAN-ARN", "EDI-PRI", "LDN-KEN"]
+    expected = [km(LONDON, (s.latitude, s.longitude)) for s in (london, manchester, edinburgh, short)]
     assert [r["distance_km"] for r in rows] == expected
+    assert rows[3]["available"] == 1 and rows[3]["collect_from"] is not None
     assert 255 < rows[1]["distance_km"] < 270  # London to Manchester, as the crow flies
     assert rows[0]["opening_hours"] == HOURS and rows[0]["postcode"] == "W1D 1AN"
     assert rows[0]["available"] == 3 and rows[0]["offers_pickup"] is True

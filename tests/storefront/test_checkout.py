@@ -142,8 +142,10 @@ def test_an_empty_basket_cannot_check_out(browser, goods):
     assert "Your basket is empty: add something before checking out." in page(response)
 
 
-def test_a_store_without_the_stock_is_refused_next_to_the_store_with_what_is_short(browser, at_checkout,
-                                                                                   other_store):
+def test_a_store_without_the_stock_that_nowhere_can_send_is_refused_next_to_the_store_with_what_is_short(
+        browser, at_checkout, store, other_store):
+    store.ships_orders = False  # the only stock is London's, kept for its own shoppers: nothing can be sent
+    store.save()
     response = browser.post("/checkout/", pickup(other_store, at_checkout))
     assert response.status_code == 409
     assert error_next_to(response, "id_store") == (
