@@ -1,12 +1,17 @@
 """The storefront's forms: what a shopper may type on each page, checked before any service is called,
 with every message attached to the field it is about."""
+from datetime import date
+
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils.formats import date_format
 
 from core.phones import PhoneFormField
+from core.templatetags.money import miles
 from customers.services import MAX_LINE_QUANTITY
 from inventory.models import Location
 from orders.models import Payment
+from orders.selectors import PickupOption
 
 POSTCODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$", "Enter a postcode, e.g. W1C 1DA.")
 MOBILE_HELP = "For a text when an order is ready to collect or on its way."
@@ -95,6 +100,26 @@ class AddressForm(forms.Form):
         return " ".join(self.cleaned_data["postcode"].upper().split())
 
 
+class StoreSelect(forms.Select):
+    """The store list, with the stores that cannot have the basket shown but not choosable."""
+
+    unavailable: frozenset = frozenset()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.unavailable:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+def pickup_said(option: PickupOption, today: date) -> str:
+    """When the whole basket can be collected at the store, in the shopper's words."""
+    if option.collect_from is None:
+        return "Not available here"
+    when = "today" if option.collect_from <= today else f"from {date_format(option.collect_from, 'l j F')}"
+    return f"In stock — collect {when}" if option.all_there else f"Collect {when}"
+
+
 class CheckoutForm(forms.Form):
     """The checkout as one form. Card details never reach this server: the page's script sends them to
     Stripe and puts the PaymentMethod id it gets back in `payment_method_id`."""
@@ -105,7 +130,12 @@ class CheckoutForm(forms.Form):
     fulfilment = forms.ChoiceField(label="How do you want it?", widget=forms.RadioSelect,
                                    choices=[(PICKUP, "Collect from a store (free)"), (DELIVERY, "Deliver to an address")],
                                    error_messages={"required": "Choose collection from a store or delivery."})
-    store = forms.ChoiceField(label="Store to collect from", required=False)
+    store = forms.ChoiceField(label="Store to collect from", required=False, widget=StoreSelect)
+    collect_window = forms.CharField(label="Collection time (optional)", max_length=40, required=False)
+    collector_name = forms.CharField(label="Someone else collecting? Their name (optional)", max_length=120,
+                                     required=False,
+                                     help_text="They show the pickup code at the counter. Leave it empty if you "
+                                               "collect it yourself.")
     saved_address = forms.ChoiceField(label="Deliver to", required=False)
     name = forms.CharField(label="Full name", max_length=160, required=False)
     line1 = forms.CharField(label="Address line 1", max_length=200, required=False)
@@ -139,6 +169,20 @@ class CheckoutForm(forms.Form):
         if not placing:
             for name in ("email", "payment_method", "idempotency_key"):
                 self.fields[name].required = False
+
+    def describe_stores(self, options: list[PickupOption], today: date, where: str = "") -> None:
+        """Each store in the list says how far it is and when it can have the whole basket; a store that cannot
+        have it is shown but cannot be chosen. Stores nearest first when `where` (the shopper's point) is known."""
+        described = {option.store.code: option for option in options}
+        field = self.fields["store"]
+        rest = [(code, label) for code, label in field.choices[1:] if code not in described]
+        field.choices = [field.choices[0]] + [
+            (code, " · ".join(part for part in (f"{option.store.name} — {option.store.city}",
+                                                miles(option.distance_km), pickup_said(option, today)) if part))
+            for code, option in described.items()] + rest
+        field.widget.unavailable = frozenset(code for code, option in described.items() if option.collect_from is None)
+        if where:
+            field.help_text = f"Nearest first from {where}."
 
     def clean(self):
         data = super().clean()
@@ -202,3 +246,20 @@ class ReturnForm(forms.Form):
             raise forms.ValidationError("Choose at least one item to return.")
         data["lines"] = chosen
         return data
+
+
+class ArrivalForm(forms.Form):
+    """The shopper saying "I'm here" at the store, with where to find them if they like."""
+
+    fulfillment = forms.IntegerField(widget=forms.HiddenInput)
+    bay = forms.CharField(label="Bay number (optional)", max_length=20, required=False)
+    car = forms.CharField(label="Your car (optional)", max_length=120, required=False,
+                          help_text="So we can find you, e.g. blue Golf.")
+
+
+class CollectorForm(forms.Form):
+    """Who collects a pickup order: someone else by name, or (empty) the shopper."""
+
+    collector_name = forms.CharField(label="Someone else collecting? Their name", max_length=120, required=False,
+                                     help_text="They show the pickup code at the counter. Leave it empty to collect "
+                                               "it yourself.")

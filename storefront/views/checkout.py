@@ -1,7 +1,10 @@
 """Checkout: delivery or pickup at a chosen store, card through Stripe.js (the card Element turns the card
 into a PaymentMethod at Stripe; its details never reach this server) or pay at pickup. The form carries a
 fresh idempotency key, so a double submit places one order. A card whose bank wants to check it is the
-shopper (3-D Secure) gets a page that runs the check with Stripe.js and comes back to `checkout_finish`."""
+shopper (3-D Secure) gets a page that runs the check with Stripe.js and comes back to `checkout_finish`.
+Collecting: the store list says, for the whole basket, how far each store is and from when it can have it (sent
+from another location when the store lacks some); the chosen store shows its hours and the collection times it
+offers from then, and someone else may be named to collect."""
 import dataclasses
 import time
 import uuid
@@ -10,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.models import Channel
@@ -19,34 +23,47 @@ from customers.identity import guest_cart_key
 from customers.models import Cart
 from customers.selectors import cart_view
 from inventory.exceptions import InsufficientStock
+from inventory.hours import opening_hours_week
 from orders import services as order_services
 from orders.exceptions import (
     CheckoutInProgress,
     CheckoutNotFinished,
+    CheckoutRefused,
     IdempotencyKeyReused,
     PaymentDeclined,
     PaymentProviderError,
 )
 from orders.models import Order, Payment
-from orders.selectors import order_link
+from orders.selectors import collection_windows_offered, order_link, pickup_options, window_offer_parse
 from orders.services import AwaitingAuthentication
 from orders.stripe_gateway import stripe_js_url
 
-from ..forms import CheckoutForm, pickup_stores
+from ..forms import CheckoutForm, pickup_said, pickup_stores
 from ..selectors import place_find
-from ..shopper import REFUSALS, add_errors, cart_for, chosen_store, customer_for, field_errors, web_channel
+from ..shopper import (
+    REFUSALS,
+    SESSION_POINT_KEY,
+    add_errors,
+    cart_for,
+    chosen_store,
+    customer_for,
+    field_errors,
+    web_channel,
+)
 
 SERVICE_FIELDS = {"store": "store", "address": "line1", "email": "email", "payment_method": "payment_method",
                   "payment_method_id": "payment_method_id", "voucher": "voucher", "fulfilment": "fulfilment",
-                  "delivery_method": "delivery_method", "quantity": "__all__", "cart": "__all__"}
+                  "delivery_method": "delivery_method", "quantity": "__all__", "cart": "__all__",
+                  "collect_window": "collect_window", "collect_on": "collect_window",
+                  "collector_name": "collector_name"}
 REPLAY_WAIT_SECONDS = 10
 CARD_REFUSALS = (PaymentDeclined, PaymentProviderError, CheckoutNotFinished)
 CARD_ERROR = "checkout_card_error"  # the session key that carries a refusal back to the card field
 # What the shopper typed, kept (in the session) while their bank checks the card, so a refusal brings them back to
 # the form as they filled it, not a blank one. Never the card, which they give again.
 ENTRIES = "checkout_entries"
-KEPT_ENTRIES = ("fulfilment", "store", "saved_address", "name", "line1", "line2", "city", "postcode", "country",
-                "delivery_method", "email", "phone", "voucher", "payment_method")
+KEPT_ENTRIES = ("fulfilment", "store", "collect_window", "collector_name", "saved_address", "name", "line1", "line2",
+                "city", "postcode", "country", "delivery_method", "email", "phone", "voucher", "payment_method")
 
 
 def _initial(request, cart: Cart) -> dict:
@@ -104,6 +121,7 @@ def checkout(request):
             return _next_step(request, placed)
     else:
         status = 400
+    pickup = _pickup(request, form, view)  # first: it unsets a remembered store that cannot have the basket
     summary, quote_error = _summary(request, form, cart, customer, stores, addresses)
     if request.method == "POST" and not placing and quote_error:
         add_errors(form, quote_error)
@@ -112,8 +130,32 @@ def checkout(request):
     return render(request, "storefront/checkout.html", {
         "form": form, "view": view, "stores": stores, "customer": customer, "addresses": addresses,
         "summary": summary.quote if summary else None, "chosen_method": chosen_method, "card_error": card_error,
-        "stripe_js_url": stripe_js_url(), "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": stripe_js_url(), "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY, **pickup,
     }, status=status)
+
+
+def _pickup(request, form: CheckoutForm, view) -> dict:
+    """The store list for the whole basket, nearest first from the point the shopper last searched from (by name
+    when there is none), each store routed as the order would be; and for the chosen store, when it can be
+    collected, its opening hours and the collection windows it offers from that day."""
+    point = request.session.get(SESSION_POINT_KEY) or [None, None, ""]
+    options = pickup_options(lines=[(row.line.variant, row.line.quantity) for row in view.lines],
+                             channel=web_channel(), latitude=point[0], longitude=point[1])
+    today = timezone.localdate()
+    typed = point[3] if len(point) > 3 else ""  # the postcode or town the shopper typed, else what was found
+    where = (typed or point[2]) if point[0] is not None else ""
+    form.describe_stores(options, today, where=where)
+    code = form.data.get("store") if form.is_bound else form.initial.get("store")
+    chosen = next((option for option in options if option.store.code == code), None)
+    if chosen is not None and chosen.collect_from is None and not form.is_bound:
+        form.initial["store"] = ""  # the store remembered cannot have this basket: the shopper chooses another
+    if chosen is None or chosen.collect_from is None:
+        return {"pickup": None}
+    windows = collection_windows_offered(store=chosen.store, ready_from=chosen.collect_from)
+    picked = form.data.get("collect_window", "") if form.is_bound else form.initial.get("collect_window", "")
+    return {"pickup": chosen, "pickup_said": pickup_said(chosen, today), "windows": windows,
+            "opening_hours": opening_hours_week(chosen.store),
+            "chosen_window": picked if picked in {offer.value for offer in windows} else ""}
 
 
 def _next_step(request, placed):
@@ -179,8 +221,9 @@ def _summary(request, form: CheckoutForm, cart: Cart, customer, stores, addresse
         return None, field_errors(refusal, fields=SERVICE_FIELDS)
 
 
-def _choice(data: dict, stores, addresses, web):
-    """The CheckoutChoice the form's values describe; None when there is not enough to quote yet."""
+def _choice(data: dict, stores, addresses, web, *, collection: bool = False):
+    """The CheckoutChoice the form's values describe; None when there is not enough to quote yet. With
+    `collection`, a pickup's window and collector too (what the order books; the price does not depend on it)."""
     fulfilment = data.get("fulfilment")
     store, ship_to = None, None
     if fulfilment == CheckoutForm.PICKUP:
@@ -198,7 +241,21 @@ def _choice(data: dict, stores, addresses, web):
         email=data.get("email") or "", phone=data.get("phone") or "", pickup_store=store, ship_to=ship_to,
         card=data.get("payment_method_id") or "", voucher_code=(data.get("voucher") or "").strip(),
         delivery_method=(data.get("delivery_method") or "") if fulfilment == CheckoutForm.DELIVERY else "",
+        **(_collection(data, store) if collection and store is not None else {}),
     )
+
+
+def _collection(data: dict, store) -> dict:
+    """A pickup's window ("<id>:<YYYY-MM-DD>", which must be the store's) and collector, read as the app's
+    checkout reads them; whether the window still has room is the order's to say."""
+    chosen = {"collector_name": " ".join((data.get("collector_name") or "").split())}
+    if data.get("collect_window"):
+        found = window_offer_parse(data["collect_window"], store)
+        if found is None:
+            raise CheckoutRefused(f"{store.name} has no such collection time; choose one of those listed for it.",
+                                  field="collect_window")
+        chosen["collect_window"], chosen["collect_on"] = found
+    return chosen
 
 
 def _to_order(order: Order):
@@ -257,7 +314,8 @@ def _place(request, form: CheckoutForm, cart: Cart, customer, stores,
     data, web = form.cleaned_data, web_channel()
     key, fingerprint = _key(request, customer, data)
     try:
-        choice = dataclasses.replace(_choice(data, stores, addresses, web), visitor=visitor_of(request),
+        choice = dataclasses.replace(_choice(data, stores, addresses, web, collection=True),
+                                     visitor=visitor_of(request),
                                      return_url=_finish_url(request))
         if choice.fulfilment == CheckoutForm.PICKUP:
             cart = customer_services.cart_choose_pickup(cart=cart, store=choice.pickup_store, channel=web)

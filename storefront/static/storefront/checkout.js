@@ -75,6 +75,40 @@
   }
   form.addEventListener("change", showSections);
   showSections();
+
+  // Another store chosen: its collection day, opening hours and collection times come from the same page the
+  // "Show when and where to collect" button asks for (which stays for a browser that cannot fetch).
+  var storeSelect = form.querySelector("select[name=store]");
+  var refresh = form.querySelector("[data-pickup-refresh]");
+  if (storeSelect && refresh && window.fetch && window.DOMParser) {
+    refresh.hidden = true;
+    var asked = 0;  // only the answer for the store chosen last is shown
+    storeSelect.addEventListener("change", function () {
+      var mine = ++asked;
+      var details = document.getElementById("pickup-details");
+      var data = new FormData(form);
+      data.set("action", "quote");
+      data.delete("collect_window");  // the last store's collection time is not this one's
+      details.setAttribute("aria-busy", "true");
+      fetch(form.getAttribute("action"), {method: "POST", body: data, credentials: "same-origin"}).then(function (response) {
+        return response.text();
+      }).then(function (html) {
+        if (mine !== asked) { return; }
+        var answer = new DOMParser().parseFromString(html, "text/html");
+        var fresh = answer.getElementById("pickup-details");
+        if (!fresh) { throw new Error("no store details in the answer"); }
+        details.replaceWith(document.importNode(fresh, true));
+        var summary = document.querySelector("aside.side"), freshSummary = answer.querySelector("aside.side");
+        if (summary && freshSummary) { summary.replaceWith(document.importNode(freshSummary, true)); }
+        var freshButton = answer.getElementById("place-order");
+        if (freshButton && !sending) { button.textContent = freshButton.textContent; }
+      }).catch(function () {
+        if (mine !== asked) { return; }
+        details.removeAttribute("aria-busy");
+        refresh.hidden = false;
+      });
+    });
+  }
   if (!cardError.hidden) { mount.scrollIntoView({block: "center"}); }  // the server refused the card: start there
 
   function showCardError(message) {
