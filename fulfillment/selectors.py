@@ -1,5 +1,6 @@
-"""Fulfilment reads: a store's queue and pick list, the counter's waiting list and search, who an order is
-for, and what of an order can still come back."""
+"""Fulfilment reads: a store's queue and pick list (and what comes on transfers instead), the counter's waiting
+list and search, who an order is for and who collects it, transfers found by number, and what can come back."""
+import re
 from datetime import timedelta
 from itertools import groupby
 
@@ -9,9 +10,10 @@ from django.utils import timezone
 
 from core.phones import phone_in
 from core.selects import any_of
-from inventory.models import Location
+from inventory.models import Location, Transfer
 from orders.models import Order, OrderLine
 
+from .exceptions import PickupRefused
 from .models import Fulfillment, FulfillmentLine, Return, ReturnLine
 
 
@@ -28,12 +30,15 @@ def fulfillment_queue(*, user, location: Location | None = None, status: str = "
 
 
 def pick_list(*, fulfillments) -> list[tuple[str, list[dict]]]:
-    """Units to pick, grouped by the department they sit in (the product's category), then by SKU."""
+    """Units to pick, grouped by the department they sit in (the product's category), then by SKU. A ship-to-store
+    pickup's lines that another location sends (coming_on_transfers) are not picked here, nor is the store's own
+    part once staff said it was picked and the pickup waits only for its transfers (picked_at)."""
     rows = []
     for fulfillment in fulfillments:
+        coming = _coming(fulfillment)
         for fl in fulfillment.lines.all():
             line = fl.order_line
-            if line.quantity_open:
+            if line.quantity_open and line.pk not in coming and fulfillment.picked_at is None:
                 rows.append({"department": str(line.variant.product.category), "sku": line.sku, "name": line.name,
                              "quantity": line.quantity_open, "order": fulfillment.order.number,
                              "placed_at": fulfillment.order.placed_at, "line": line,
@@ -42,9 +47,126 @@ def pick_list(*, fulfillments) -> list[tuple[str, list[dict]]]:
     return [(department, list(items)) for department, items in groupby(rows, key=lambda r: r["department"])]
 
 
+OPEN_TRANSFER = (Transfer.Status.DRAFT, Transfer.Status.SHIPPED)
+TRANSFER_SAID = {Transfer.Status.DRAFT: "not sent yet", Transfer.Status.SHIPPED: "on its way",
+                 Transfer.Status.RECEIVED: "received", Transfer.Status.CANCELLED: "cancelled"}
+
+
+def _coming(fulfillment: Fulfillment) -> dict[int, Transfer | None]:
+    """{order line id: the open transfer bringing it (None if none is open)} for the pickup's lines another
+    location still sends: routed from there (OrderLine.location is the source until the units arrive) or on the
+    road. Prefetch `transfers__source` and `lines__order_line` for a list."""
+    if fulfillment.method != Fulfillment.Method.PICKUP:
+        return {}
+    bringing = {t.source_id: t for t in fulfillment.transfers.all() if t.status in OPEN_TRANSFER}
+    return {fl.order_line_id: bringing.get(fl.order_line.location_id) for fl in fulfillment.lines.all()
+            if fl.order_line.quantity_open
+            and (fl.order_line.location_id != fulfillment.location_id or fl.order_line.in_transit)}
+
+
+def coming_on_transfers(*, fulfillments) -> list[dict]:
+    """The open pickup lines that come to the store on a transfer, nothing to pick: item, units, order, where from
+    and on which transfer (with its status in words)."""
+    rows = []
+    for fulfillment in fulfillments:
+        coming = _coming(fulfillment)
+        for fl in fulfillment.lines.all():
+            line = fl.order_line
+            if line.pk not in coming:
+                continue
+            transfer = coming[line.pk]
+            rows.append({"sku": line.sku, "name": line.name, "quantity": line.quantity_open,
+                         "order": fulfillment.order.number, "placed_at": fulfillment.order.placed_at,
+                         "source": transfer.source.name if transfer else line.location.name,
+                         "transfer": transfer_label(transfer.pk) if transfer else "",
+                         "status": TRANSFER_SAID[transfer.status] if transfer else ""})
+    return sorted(rows, key=lambda r: (r["placed_at"], r["sku"]))
+
+
+def waiting_transfers(fulfillment: Fulfillment) -> list[Transfer]:
+    """The pickup's transfers not received yet, from the prefetched `transfers` (each with its source)."""
+    if fulfillment.method != Fulfillment.Method.PICKUP:
+        return []
+    return [t for t in fulfillment.transfers.all() if t.status in OPEN_TRANSFER]
+
+
+def transfers_said(transfers) -> str:
+    """"transfer T12 from Daventry DC" / "transfers T12 from Daventry DC and T13 from Leeds": for a sentence."""
+    named = [f"{transfer_label(t.pk)} from {t.source.name}" for t in transfers]
+    if not named:
+        return ""
+    if len(named) == 1:
+        return f"transfer {named[0]}"
+    return f"transfers {', '.join(named[:-1])} and {named[-1]}"
+
+
+# Transfers by number --------------------------------------------------------------------------------------
+
+TRANSFER_PREFIX = "T"  # printed on pick lists as T12; the counter takes T12, T-12, TRANSFER-12 or 12
+_TRANSFER_NUMBER = re.compile(r"(?:TRANSFER|T)?(\d{1,12})")
+_PREFIXED_TRANSFER = re.compile(r"(?:TRANSFER|T)([1-9]\d{0,11})")  # as printed: no leading zero
+
+
+def transfer_label(pk: int) -> str:
+    return f"{TRANSFER_PREFIX}{pk}"
+
+
+def transfer_number(typed: str, *, prefixed: bool = False) -> int | None:
+    """The transfer number in what was typed or scanned ("T12", "t-12", "Transfer 12", "12"), or None; with
+    `prefixed`, only a number that says it is a transfer's (the counter's one field also takes order numbers)."""
+    said = "".join(ch for ch in str(typed).upper() if ch.isalnum())
+    match = (_PREFIXED_TRANSFER if prefixed else _TRANSFER_NUMBER).fullmatch(said)
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
+def transfer_to_receive(*, location: Location, typed: str) -> Transfer:
+    """The transfer a counter is asked to receive: coming to `location` and on its way. Refused (PickupRefused,
+    field "transfer") for a number no transfer has, another location's, one received, not sent or cancelled."""
+    typed = " ".join(str(typed).split())
+    if not typed:
+        raise PickupRefused("Type or scan the transfer number (T12, or just 12).", field="transfer",
+                            reason="no_transfer_number")
+    number = transfer_number(typed)
+    if number is None:
+        raise PickupRefused(f"“{typed[:40]}” is not a transfer number: type it as T12, or just 12.",
+                            field="transfer", reason="not_a_transfer_number")
+    transfer = Transfer.objects.select_related("source", "destination").filter(pk=number).first()
+    label = transfer_label(number)
+    if transfer is None:
+        raise PickupRefused(f"No transfer has the number {label}. Check the number on its delivery note.",
+                            field="transfer", reason="unknown_transfer")
+    if transfer.destination_id != location.pk:
+        raise PickupRefused(f"Transfer {label} goes to {transfer.destination.name}, not {location.name}: "
+                            "it is received there.", field="transfer", reason="other_store")
+    if transfer.status == Transfer.Status.RECEIVED:
+        when = timezone.localtime(transfer.received_at) if transfer.received_at else None
+        raise PickupRefused(f"Transfer {label} was already received"
+                            + (f" on {when.day} {when:%b at %H:%M}." if when else "."),
+                            field="transfer", reason="already_received")
+    if transfer.status == Transfer.Status.DRAFT:
+        raise PickupRefused(f"Transfer {label} has not been sent yet: {transfer.source.name} still has to ship it.",
+                            field="transfer", reason="not_shipped")
+    if transfer.status == Transfer.Status.CANCELLED:
+        raise PickupRefused(f"Transfer {label} was cancelled: nothing is coming on it.", field="transfer",
+                            reason="cancelled")
+    return transfer
+
+
+def pickup_brought_by(transfer: Transfer) -> Fulfillment | None:
+    """The pickup a ship-to-store transfer brings units for, or None for a plain restock."""
+    return Fulfillment.objects.filter(transfers=transfer).select_related("order__customer", "location").first()
+
+
 def customer_name(order) -> str:
     """Who an order is for, as staff greet them: the name on it, the customer's, or the email."""
     return order.ship_to_name or (order.customer.full_name if order.customer_id else "") or order.email
+
+
+def who_collects(order) -> str:
+    """Who comes to the counter for a pickup: "Bob Smith collecting for Ada Lovelace" when the shopper named
+    someone else (the pickup code still decides), else the customer."""
+    name = customer_name(order)
+    return f"{order.collector_name} collecting for {name}" if order.collector_name else name
 
 
 COLLECT_SOON = timedelta(days=1)  # a waiting pickup this close to its collect-by date is marked
@@ -65,7 +187,7 @@ def due_soon(fulfillment: Fulfillment) -> bool:
 
 def counter_search(*, location: Location, query: str) -> list[Fulfillment]:
     """The store's open pickups a counter search names: order number, the customer's email or phone, or
-    their name (every word, in the name on the order or the customer's); ready ones first."""
+    their name (every word, in the name on the order, the customer's or the collector's); ready ones first."""
     query = " ".join(query.split())
     if not query:
         return []
@@ -76,7 +198,8 @@ def counter_search(*, location: Location, query: str) -> list[Fulfillment]:
         every_word = Q()
         for word in query.split():
             every_word &= (Q(order__ship_to_name__icontains=word) | Q(order__customer__first_name__icontains=word)
-                           | Q(order__customer__last_name__icontains=word))
+                           | Q(order__customer__last_name__icontains=word)
+                           | Q(order__collector_name__icontains=word))
         named |= every_word
     if phone := phone_in(query):  # a phone number, typed any way (+44 7700 900123, 07700…), stored in E.164
         named |= Q(order__phone=phone) | Q(order__customer__phone=phone)

@@ -2,12 +2,14 @@
 steps its status allows now, and taking one through fulfillment.services, in words for the message."""
 from dataclasses import dataclass
 
+from inventory.models import Transfer
 from orders.services import order_cancel
 
 from . import services
-from .exceptions import StepRefused
+from .exceptions import PickupRefused, StepRefused
 from .models import Fulfillment
 from .problems import line_problem_report, problem_said
+from .selectors import transfer_label, transfers_said
 
 Status = Fulfillment.Status
 CARRIERS = ("Royal Mail", "Parcelforce", "DPD", "Evri", "DHL", "UPS", "Yodel")
@@ -46,10 +48,10 @@ def take(step: str, *, fulfillment: Fulfillment, data, actor) -> str:
         services.fulfillment_start_picking(fulfillment=fulfillment, actor=actor)
         return "being picked."
     if step == "ready":
-        if fulfillment.status == Status.NEW:
-            services.fulfillment_start_picking(fulfillment=fulfillment, actor=actor)
-        ready = services.fulfillment_mark_ready(fulfillment=fulfillment, actor=actor)
-        return f"ready for pickup with code {ready.pickup_code}; the shopper is told."
+        return _ready(fulfillment, shelf=data.get("shelf") or "", actor=actor)
+    if step == "shelve":
+        shelf = services.fulfillment_shelve(fulfillment=fulfillment, shelf=data.get("shelf") or "", actor=actor).shelf
+        return f"on shelf {shelf}." if shelf else "not on a shelf any more."
     if step == "pack":
         packed = services.fulfillment_pack(fulfillment=fulfillment, actor=actor, **_parcel(data))
         return f"packed: {packed.carrier} {packed.tracking_number}."
@@ -67,6 +69,39 @@ def take(step: str, *, fulfillment: Fulfillment, data, actor) -> str:
     if step == "problem":
         return problem_report(fulfillment=fulfillment, data=data, actor=actor)
     raise StepRefused(f"There is no step called {step!r}.", field="step")
+
+
+def _ready(fulfillment: Fulfillment, *, shelf: str, actor) -> str:
+    """Mark a pickup ready, on the shelf staff name (optional; put there first, so a shelf refused changes
+    nothing). A ship-to-store pickup whose transfers are not all in is noted as picked and readies itself when
+    they arrive: said in words, as news rather than a refusal."""
+    shelf = " ".join(str(shelf).split())
+    if shelf:
+        services.fulfillment_shelve(fulfillment=fulfillment, shelf=shelf, actor=actor)
+    if fulfillment.status == Status.NEW:
+        services.fulfillment_start_picking(fulfillment=fulfillment, actor=actor)
+    try:
+        ready = services.fulfillment_mark_ready(fulfillment=fulfillment, actor=actor)
+    except PickupRefused as refused:
+        if refused.detail.get("reason") != "awaiting_transfer":
+            raise
+        return awaiting_said(refused.detail.get("transfers") or [])
+    return (f"ready for pickup with code {ready.pickup_code}; the shopper is told."
+            + (f" On shelf {ready.shelf}." if ready.shelf else ""))
+
+
+def awaiting_said(transfer_ids) -> str:
+    """What marking a pickup ready did while its transfers are still to come: "Picked. It becomes ready by itself
+    when transfer T12 from Daventry DC arrives." (a transfer not sent yet says so)."""
+    transfers = list(Transfer.objects.filter(pk__in=transfer_ids).select_related("source").order_by("pk"))
+    if not transfers:
+        return "Picked. It becomes ready by itself when the rest arrives."
+    unsent = [transfer_label(t.pk) for t in transfers if t.status == Transfer.Status.DRAFT]
+    said = (f"Picked. It becomes ready by itself, and the shopper is told, when {transfers_said(transfers)} "
+            f"{'arrives' if len(transfers) == 1 else 'arrive'}.")
+    if unsent:
+        said += f" {' and '.join(unsent)} {'has' if len(unsent) == 1 else 'have'} not been sent yet."
+    return said
 
 
 def problem_report(*, fulfillment: Fulfillment, data, actor) -> str:
