@@ -128,6 +128,14 @@ def _sellable(variant_ids: Collection[int], channel: Channel, places: dict[int, 
     return stock
 
 
+def pickup_sellable(*, variant_ids: Collection[int], channel: Channel, stores: Collection[Location]
+                    ) -> dict[int, dict[int, int]]:
+    """_sellable at `stores` and every location that ships orders, in one read: what route_pickup takes for
+    many stores at once (the checkout's list of where a basket can be collected)."""
+    places = {**_routing_state()[1].locations, **{store.pk: store for store in stores}}
+    return _sellable(variant_ids, channel, places)
+
+
 def _ship_orders_today(location_ids: Collection[int]) -> dict[int, int]:
     """Ship fulfilments each location has been given since midnight (the shop's time), as fulfilment (above
     orders) answers the ship_orders_counted signal."""
@@ -292,15 +300,22 @@ class _Ranking:
 def route_delivery(
     *, lines: Sequence[tuple[Variant, int]], channel: Channel, latitude: float | None = None,
     longitude: float | None = None, country: str = "", exclude: Collection[int] = (), already: Collection[int] = (),
+    sellable: dict[int, dict[int, int]] | None = None,
 ) -> Routing:
     """Route the lines by the routing policy. `exclude`: locations that must not send (a re-route's failed
-    store); `already`: locations sending other parts of the same order, which add no parcel and go first.
+    store); `already`: locations sending other parts of the same order, which add no parcel and go first;
+    `sellable`: what each location can sell of these lines when the caller has read it already (_sellable's).
     Raises InsufficientStock for what cannot be sent within the split limit."""
     policy, shipping = _routing_state()
     places = shipping.locations
     wanted = {variant.pk: quantity for variant, quantity in lines}
     variants = {variant.pk: variant for variant, _ in lines}
-    stock = {pk: units for pk, units in _sellable(wanted, channel, places).items() if pk not in exclude}
+    if sellable is None:
+        stock = {pk: units for pk, units in _sellable(wanted, channel, places).items() if pk not in exclude}
+    else:  # read for more lines or places: only shipping locations, and only what they hold of these lines
+        stock = {pk: held for pk, held in (
+            (pk, {v: units for v, units in held.items() if v in wanted}) for pk, held in sellable.items()
+            if pk in places and pk not in exclude) if held}
     candidates = list(stock)
     capacity = _Capacity(shipping, candidates) if Rule.SKIP_AT_CAPACITY in policy.rules and candidates else None
     ranking = _Ranking(rules=policy.rules, shipping=shipping, stock=stock, off=capacity.off if capacity else set(),
@@ -363,11 +378,16 @@ def _why(best: int, runner_up: list[int], key, policy: Policy, places: dict[int,
     return "code", f"{code}: as good as {other} by every rule; first by code"
 
 
-def route_pickup(*, lines: Sequence[tuple[Variant, int]], store: Location, channel: Channel) -> Routing:
+def route_pickup(*, lines: Sequence[tuple[Variant, int]], store: Location, channel: Channel,
+                 sellable: dict[int, dict[int, int]] | None = None) -> Routing:
     """The store sends what this channel may sell there; the rest comes from the locations that ship orders,
-    routed by the policy as a delivery to the store (never from the store itself), on a transfer. Raises
-    InsufficientStock, naming the store, for what neither has."""
-    held = _sellable([variant.pk for variant, _ in lines], channel, {store.pk: store}).get(store.pk, {})
+    routed by the policy as a delivery to the store (never from the store itself), on a transfer. `sellable`:
+    what the store and the shipping locations can sell of these lines, when the caller read it for many stores
+    at once (pickup_sellable). Raises InsufficientStock, naming the store, for what neither has."""
+    if sellable is None:
+        held = _sellable([variant.pk for variant, _ in lines], channel, {store.pk: store}).get(store.pk, {})
+    else:
+        held = sellable.get(store.pk, {})
     here, lacking = [], []
     for variant, quantity in lines:
         take = min(quantity, held.get(variant.pk, 0))
@@ -380,7 +400,7 @@ def route_pickup(*, lines: Sequence[tuple[Variant, int]], store: Location, chann
                        collect_from=collect_from(store=store))
     try:
         sent = route_delivery(lines=lacking, channel=channel, latitude=store.latitude, longitude=store.longitude,
-                              country=store.country, exclude={store.pk})
+                              country=store.country, exclude={store.pk}, sellable=sellable)
     except InsufficientStock as short:
         wanted = dict(lines)
         by_sku = {variant.sku: variant for variant in wanted}

@@ -21,7 +21,7 @@ from inventory.selectors import sellable_by_variant, store_list
 
 from .exceptions import VoucherRefused
 from .models import Order, OrderLine, Voucher, VoucherRedemption
-from .routing import route_pickup
+from .routing import pickup_sellable, route_pickup
 
 ORDER_LINK_SALT = "storefront.order"  # the salt links in emails already sent were signed with
 
@@ -164,10 +164,12 @@ def pickup_options(*, lines: list[tuple[Variant, int]], channel: Channel, latitu
     stores = store_list(latitude=latitude, longitude=longitude).filter(offers_pickup=True)
     if latitude is None or longitude is None:
         stores = stores.order_by("name")
+    stores = list(stores[:limit])
+    sellable = pickup_sellable(variant_ids=[variant.pk for variant, _ in lines], channel=channel, stores=stores)
     options = []
-    for store in stores[:limit]:
+    for store in stores:
         try:
-            routing = route_pickup(lines=lines, store=store, channel=channel)
+            routing = route_pickup(lines=lines, store=store, channel=channel, sellable=sellable)
         except InsufficientStock:
             options.append(PickupOption(store, None, False, getattr(store, "distance_km", None)))
             continue

@@ -245,3 +245,30 @@ def test_the_shopper_names_someone_else_to_collect(shelf, store, stripe_double):
                                             "postcode": "WC2N 5HR"})
     refused = phone.post(f"/api/v1/orders/{delivered['number']}/collector/", {"name": "Bob"}, format="json")
     assert refused.status_code == 422 and refused.json()["detail"]["field"] == "collector_name"
+
+
+def test_the_list_of_stores_reads_stock_once_and_says_what_checkout_would_route(
+        far_store, warehouse, tee, store, django_assert_max_num_queries):
+    from orders.routing import route_pickup
+    from orders.selectors import pickup_options
+
+    web = Channel.objects.get(code=Channel.WEB)
+    hoodie = VariantFactory(sku="HOOD-GREY-L")
+    PriceFactory(variant=hoodie, channel=web, amount="45.00")
+    stock.stock_receive(location=store, variant=tee, quantity=2)
+    stock.stock_receive(location=far_store, variant=hoodie, quantity=1)  # a store that ships nothing has one
+    others = [LocationFactory(code=f"STR-{n}", latitude=52 + n / 10, longitude=-1.5, ships_orders=n % 2 == 0)
+              for n in range(6)]
+    stock.stock_receive(location=others[2], variant=hoodie, quantity=3)
+    lines = [(tee, 2), (hoodie, 1)]
+    with django_assert_max_num_queries(5):  # the stores, the stock, and the routing policy and places (kept after)
+        options = pickup_options(lines=lines, channel=web, latitude=53.48, longitude=-2.24)
+    assert len(options) == 8
+    for option in options:
+        try:
+            expected = route_pickup(lines=lines, store=option.store, channel=web).collect_from
+        except Exception:
+            expected = None
+        assert option.collect_from == expected, option.store.code
+    assert {o.store.code for o in options if o.all_there} == set()  # nowhere holds both now
+    assert all(o.collect_from for o in options)  # everywhere can have them sent
