@@ -1,7 +1,8 @@
 """Analytics selectors: sales (by channel, store, source and over time against the period before), visits and
-conversion, click-and-collect, pickup times, short picks and re-routes, ship-from-store capacity, returns and
-low stock, each aggregated in the database over one period and the locations the viewer may see
-(inventory.selectors.locations_for_staff).
+conversion, click-and-collect, pickup times, arrival to hand-over and ship-to-store, short picks and re-routes,
+ship-from-store capacity, returns and low stock, each aggregated in the database over one period and the
+locations the viewer may see (inventory.selectors.locations_for_staff). (Arrival to hand-over reads one row per
+hand-over and takes its percentiles here: SQLite has no percentile function.)
 
 Every figure is attributed to a location the way the back office scopes it: a sale to the location its
 line is sent from (the store for a till sale or a pickup), a pickup to its store, a short pick to the store
@@ -10,16 +11,18 @@ return to the store that received it (or, while only requested, to the locations
 stock to its location.
 Visits (the shop's "arrived" touches) belong to no location: only head office is given figures made of them.
 """
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     Avg,
     Count,
     DecimalField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -338,6 +341,50 @@ def pickups_by_store(*, period: Period, locations: QuerySet[Location]) -> list[d
 def pickup_totals(*, period: Period, locations: QuerySet[Location]) -> dict:
     """The same figures over all the stores together."""
     return _pickup_row(_pickups(period=period, locations=locations).aggregate(**PICKUP_FIGURES))
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The value `share` (0 to 1) of the way through the sorted values, interpolated between the two nearest
+    (as PostgreSQL's percentile_cont): the median at 0.5. None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    below, above = math.floor(position), math.ceil(position)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _minutes(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def arrival_to_handover_by_store(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Pickups handed over in the period whose shopper had said "I'm here", per store: how many, and the
+    minutes from arriving to being handed the order: average, median and 90th percentile (nine in ten were
+    handed over within it). One row per hand-over is read; the figures are worked out here."""
+    rows = (Fulfillment.objects.filter(period.q("completed_at"), method=Fulfillment.Method.PICKUP, status=COLLECTED,
+                                       arrived_at__isnull=False, location__in=locations)
+            .values_list("location__code", "location__name", "arrived_at", "completed_at")
+            .order_by("location__code"))
+    waits: dict[tuple[str, str], list[float]] = {}
+    for code, name, arrived, handed in rows:
+        waits.setdefault((code, name), []).append(max((handed - arrived).total_seconds(), 0) / 60)
+    return [{"store": code, "name": name, "handed_over": len(minutes),
+             "average": _minutes(sum(minutes) / len(minutes)), "median": _minutes(percentile(minutes, 0.5)),
+             "p90": _minutes(percentile(minutes, 0.9))}
+            for (code, name), minutes in waits.items()]
+
+
+def ship_to_store_by_store(*, period: Period, locations: QuerySet[Location]) -> list[dict]:
+    """Pickup orders placed in the period, per store, and how many of them other locations sent units for on a
+    transfer (ship-to-store), with their share."""
+    sent_in = Exists(Fulfillment.transfers.through.objects.filter(fulfillment=OuterRef("pk")))
+    rows = (_pickups(period=period, locations=locations).values("location__code", "location__name")
+            .annotate(pickups=Count("id"), ship_to_store=Count("id", filter=sent_in))
+            .order_by("location__code"))
+    return [{"store": row["location__code"], "name": row["location__name"], "pickups": row["pickups"],
+             "ship_to_store": row["ship_to_store"], "share": _percent(row["ship_to_store"], row["pickups"])}
+            for row in rows]
 
 
 # Short picks and re-routes --------------------------------------------------------------------------

@@ -137,6 +137,21 @@ def _tables(period: Period, locations, *, head_office: bool,
             analytics.pickups_by_store(**scope), "store", "uncollected_rate",
             "Pickup orders placed in the period. Uncollected % = not collected in time ÷ (collected + not "
             "collected)."),
+        "arrival_to_handover": lambda: Table(
+            "arrival_to_handover", "Arrival to hand-over by store",
+            [("store", "Store"), ("name", "Name"), ("handed_over", "Handed over after “I'm here”"),
+             ("average", "Avg minutes"), ("median", "Median minutes"), ("p90", "90th percentile minutes")],
+            analytics.arrival_to_handover_by_store(**scope), "store", "median",
+            "Pickups handed over in the period whose shopper said “I'm here” first: minutes from saying it to "
+            "being handed the order. Half waited no longer than the median; nine in ten no longer than the 90th "
+            "percentile."),
+        "ship_to_store_by_store": lambda: Table(
+            "ship_to_store_by_store", "Ship-to-store pickups by store",
+            [("store", "Store"), ("name", "Name"), ("pickups", "Pickup orders"),
+             ("ship_to_store", "Ship-to-store"), ("share", "Ship-to-store %")],
+            analytics.ship_to_store_by_store(**scope), "store", "ship_to_store",
+            "Pickup orders placed in the period, and those for which another location sent units to the store on "
+            "a transfer."),
         "short_picks_by_store": lambda: Table(
             "short_picks_by_store", "Short picks and re-routes by store",
             [("store", "Store"), ("name", "Name"), ("asked", "Units asked"), ("short", "Units short"),

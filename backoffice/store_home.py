@@ -1,18 +1,23 @@
 """The store home: where store roles land in the back office. For the chosen store (a switcher for staff of
 several), what needs doing now, each queue with its next step as a button, each figure linking to its list,
-and the way to the till, the counter, the pick list and the returns desk."""
+and the way to the till, the counter, the pick list and the returns desk. For collection: who is here now,
+today's collection windows with what is booked in each, and what other locations are sending for pickups."""
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
+from fulfillment.collection import arrivals_at, pickups_by_window
 from fulfillment.models import Fulfillment, Return
 from fulfillment.selectors import customer_name, due_soon, fulfillment_queue
 from fulfillment.steps import next_steps
-from inventory.models import Location, Transfer
+from inventory.models import WEEKDAYS, Location, Transfer
 from inventory.selectors import ALL_LOCATIONS_PERMISSION, locations_for_staff, low_stock_levels
+from orders.models import Order
 
 SESSION_KEY = "store_home"
 SHOWN = 10  # rows per queue; the figure links to the whole list
@@ -56,6 +61,7 @@ def store_home(request):
         return TemplateResponse(request, "admin/backoffice/store_home.html", context)
     request.session[SESSION_KEY] = store.code
     context.update(_work(request.user, store))
+    context.update(_collection(store))
     return TemplateResponse(request, "admin/backoffice/store_home.html", context)
 
 
@@ -98,3 +104,69 @@ def _work(user, store: Location) -> dict:
         "low_link": _changelist("inventory_stocklevel", low="yes", **here),
         "can_step": user.has_perm("fulfillment.change_fulfillment"),
     }
+
+
+# Collection -------------------------------------------------------------------------------------------------
+
+def pickup_state(pickup: Fulfillment) -> str:
+    """Where an open pickup stands, as the counter says it."""
+    if pickup.status == Status.READY:
+        return "Here now" if pickup.arrived_at else "Ready"
+    if pickup.status == Status.PICKING:
+        return "Picked, waiting for a transfer" if pickup.picked_at else "Being picked"
+    return "To pick"
+
+
+def transfer_state(transfer: Transfer) -> str:
+    """A transfer still to arrive, in words: not sent yet (a draft), or on its way since a day."""
+    if transfer.status == Transfer.Status.SHIPPED:
+        return f"On its way, sent {timezone.localtime(transfer.shipped_at):%-d %b}"
+    return "Not sent yet"
+
+
+def _collection(store: Location) -> dict:
+    """Who is here, today's windows and the ship-to-store transfers on their way: a few queries, however many
+    pickups (each list reads its rows with what it shows in one go)."""
+    if not store.offers_pickup:
+        return {}
+    now = timezone.now()
+    here = list(arrivals_at(store).select_related("order__customer"))
+    links = list(Fulfillment.transfers.through.objects
+                 .filter(fulfillment__location=store, transfer__status__in=(Transfer.Status.DRAFT,
+                                                                             Transfer.Status.SHIPPED))
+                 .exclude(fulfillment__status__in=Fulfillment.DONE)
+                 .select_related("transfer__source", "fulfillment__order")
+                 .order_by("fulfillment__order__collect_from", "fulfillment__order__placed_at", "transfer_id"))
+    return {
+        "arrivals": [{"pickup": f, "name": customer_name(f.order),
+                      "minutes": max(int((now - f.arrived_at).total_seconds() // 60), 0)} for f in here],
+        "windows": _windows_today(store, timezone.localdate(now)),
+        "ship_to_store": [{"transfer": link.transfer, "pickup": link.fulfillment,
+                           "state": transfer_state(link.transfer)} for link in links[:SHOWN]],
+        "ship_to_store_count": len(links),
+    }
+
+
+def _windows_today(store: Location, day) -> list[dict]:
+    """Today's collection windows, each with its bookings against its capacity (every order booked in it that
+    is not cancelled, as checkout counts them) and the pickups booked in it still to hand over. A window the
+    store no longer offers today still shows when someone booked it."""
+    windows = {w.pk: w for w in store.collection_windows.filter(weekday=WEEKDAYS[day.weekday()])}
+    pickups = list(pickups_by_window(store, day).select_related("order__customer"))
+    for pickup in pickups:
+        window = pickup.order.collect_window
+        if window is not None:
+            windows.setdefault(window.pk, window)
+    booked = dict(Order.objects.filter(collect_window__in=list(windows), collect_on=day)
+                  .exclude(status=Order.Status.CANCELLED).values_list("collect_window")
+                  .annotate(n=Count("pk")).values_list("collect_window", "n").order_by())
+    rows = [{"window": w, "booked": booked.get(w.pk, 0), "capacity": w.capacity,
+             "offered": w.weekday == WEEKDAYS[day.weekday()] and w.location_id == store.pk,
+             "pickups": [(p, customer_name(p.order), pickup_state(p)) for p in pickups
+                         if p.order.collect_window_id == w.pk]}
+            for w in sorted(windows.values(), key=lambda w: (w.starts, w.ends))]
+    withdrawn = [(p, customer_name(p.order), pickup_state(p)) for p in pickups if p.order.collect_window_id is None]
+    if withdrawn:
+        rows.append({"window": None, "booked": len(withdrawn), "capacity": None, "offered": False,
+                     "pickups": withdrawn})
+    return rows

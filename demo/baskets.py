@@ -1,7 +1,8 @@
 """What the demo's shoppers put in their baskets: a few bestsellers and a long tail (each product's popularity
 drawn from the seed), middle sizes more than the ends, one to four items, now and then two of one; online
 from what the channel can supply (at the pickup store, or anywhere that ships), at a till from what that store
-holds. Never an item a store does not stock: availability is asked of inventory's selector before choosing."""
+holds. Never an item a store does not stock, except for a ship-to-store collection, which asks for what the
+store lacks and a location that ships has: availability is asked of inventory's selector before choosing."""
 import random
 from bisect import bisect
 from collections import defaultdict
@@ -50,28 +51,35 @@ class Shelves:
             if variant_id in by_id:
                 stocked[location_id].append(by_id[variant_id])
         self.stores = {pk: Pool(vs, [weight[v.pk] for v in vs]) for pk, vs in stocked.items()}
+        self.stocked = {pk: {v.pk for v in vs} for pk, vs in stocked.items()}
 
     def products(self) -> tuple[list[str], list[float]]:
         """Product slugs with their popularity: what visitors look at."""
         slugs = sorted(self.popularity)
         return slugs, [self.popularity[s] for s in slugs]
 
-    def basket(self, *, channel: Channel, store: Location | None = None) -> list[tuple[Variant, int]]:
+    def basket(self, *, channel: Channel, store: Location | None = None,
+               lacking: bool = False) -> list[tuple[Variant, int]]:
         """Items for one order: from `store`'s shelves (a pickup or a till sale), else from anything that ships;
-        each available on the channel there. Empty when nothing wanted is available."""
+        each available on the channel there. With `lacking`, items `store` does not stock, available elsewhere
+        (a ship-to-store collection). Empty when nothing wanted is available."""
         rng = self.rng
         sizes = TILL_BASKET_SIZES if store is not None and not channel.is_online else BASKET_SIZES
         wanted = rng.choices(*sizes)[0]
-        pool = self.stores.get(store.pk) if store is not None else self.everywhere
+        pool = self.stores.get(store.pk) if store is not None and not lacking else self.everywhere
         if pool is None:
             return []
+        stocked = self.stocked.get(store.pk, set()) if lacking else set()
         candidates, products = [], set()
-        for _ in range(wanted * CANDIDATES_PER_ITEM):
+        for _ in range(wanted * CANDIDATES_PER_ITEM * (4 if lacking else 1)):
             variant = pool.draw(rng)
-            if variant.product_id not in products:
+            if variant.product_id not in products and variant.pk not in stocked:
                 products.add(variant.product_id)
                 candidates.append(variant)
-        units = sellable_by_variant(variant_ids=[v.pk for v in candidates], channel=channel, location=store)
+            if len(candidates) == wanted * CANDIDATES_PER_ITEM:
+                break
+        units = sellable_by_variant(variant_ids=[v.pk for v in candidates], channel=channel,
+                                    location=None if lacking else store)
         basket = []
         for variant in candidates:
             if units.get(variant.pk, 0) >= 1:

@@ -3,10 +3,10 @@
 The services stamp timezone.now(), and the models' defaults capture it, so each event of the history runs
 through the services as it would today and, in the same transaction, what it wrote is moved back to the
 event's moment: the rows it created and the times it set on rows it changed (an order's placing, a pickup's
-ready and expiry times, a parcel's shipping, a refund). Only what still carries a time from after the load
-began is moved, so the rows of earlier events, already in the past, stay where they are. The inventory's own
-records, written only by inventory.services (the ledger's movements, stock levels, reservations), keep the
-time the demo was loaded.
+ready and expiry times, the shopper saying "I'm here", a parcel's shipping, a refund, a ship-to-store
+transfer's sending and receipt). Only what still carries a time from after the load began is moved, so the rows
+of earlier events, already in the past, stay where they are. The stock records, written only by
+inventory.services (the ledger's movements, stock levels, reservations), keep the time the demo was loaded.
 
 Messages the history queues (confirmations, ready, shipped, refunds, reminders, review requests) are marked
 sent at their moment and never delivered: nobody is mailed, texted or shown them in the console, and each
@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from customers.models import Cart, CartLine, Interaction
 from fulfillment.models import Fulfillment, FulfillmentEvent, Return
+from inventory.hours import collect_from
+from inventory.models import Location, Transfer
 from notifications.models import OutboxMessage
 from notifications.signals import message_sent
 from orders.models import CheckoutAttempt, Order, OrderEvent, Payment, Refund
@@ -66,7 +68,20 @@ class Clock:
             CheckoutAttempt.objects.filter(order=order).update(created_at=moment)
             Fulfillment.objects.filter(order=order).update(created_at=moment)
             FulfillmentEvent.objects.filter(fulfillment__order=order).update(created_at=moment)
+        if order.fulfilment == Order.Fulfilment.PICKUP:
+            self._collection_placed(order, moment)
         self.order_changed(order, moment)
+
+    def _collection_placed(self, order: Order, moment: datetime) -> None:
+        """A pickup's first collection day as checkout would have promised it then, the store's part noted
+        picked then when it had none (ship-to-store), and its transfers made then."""
+        links = Fulfillment.transfers.through.objects.filter(fulfillment__order=order)
+        sources = Location.objects.filter(pk__in=order.lines.exclude(location=order.pickup_store_id)
+                                          .values("location"))
+        Order.objects.filter(pk=order.pk).update(
+            collect_from=collect_from(store=order.pickup_store, sources=list(sources), now=moment))
+        Fulfillment.objects.filter(order=order, picked_at__isnull=False).update(picked_at=moment)
+        Transfer.objects.filter(pk__in=links.values("transfer")).update(created_at=moment)
 
     def order_changed(self, order: Order, moment: datetime, *, refunded: bool = False) -> None:
         """Its status events and payment (captured, voided) and, when money went back, the refunds."""
@@ -77,14 +92,27 @@ class Clock:
         self.touches(moment, order.customer_id)
 
     def fulfillment_moved(self, fulfillment: Fulfillment, moment: datetime, *, ready: bool = False,
-                          done: bool = False) -> None:
-        """A step of a fulfilment: its status event, and the time it was ready (with its expiry) or done."""
+                          done: bool = False, picked: bool = False, arrived: bool = False) -> None:
+        """A step of a fulfilment: its status event, and the time it was ready (with its expiry), done, picked
+        while a transfer was still coming, or when the shopper said they were here."""
         FulfillmentEvent.objects.filter(fulfillment=fulfillment, created_at__gte=self.started).update(created_at=moment)
-        if ready:
-            Fulfillment.objects.filter(pk=fulfillment.pk).update(
-                ready_at=moment, expires_at=moment + timedelta(days=fulfillment.location.pickup_hold_days))
-        if done:
-            Fulfillment.objects.filter(pk=fulfillment.pk).update(completed_at=moment)
+        times = {
+            **({"ready_at": moment, "expires_at": moment + timedelta(days=fulfillment.location.pickup_hold_days)}
+               if ready else {}),
+            **({"completed_at": moment} if done else {}),
+            **({"arrived_at": moment} if arrived else {}),
+        }
+        if times:
+            Fulfillment.objects.filter(pk=fulfillment.pk).update(**times)
+        if picked:  # noted by the step just taken, not at the order's placing (it had nothing of the store's)
+            Fulfillment.objects.filter(pk=fulfillment.pk, picked_at__gte=self.started).update(picked_at=moment)
+        if arrived:  # "I'm here" is on the customer's timeline too
+            self.touches(moment, fulfillment.order.customer_id)
+
+    def transfer_moved(self, transfer: Transfer, moment: datetime) -> None:
+        """A ship-to-store transfer sent or received: the time it happened."""
+        Transfer.objects.filter(pk=transfer.pk, shipped_at__gte=self.started).update(shipped_at=moment)
+        Transfer.objects.filter(pk=transfer.pk, received_at__gte=self.started).update(received_at=moment)
 
     def return_moved(self, return_request: Return, moment: datetime) -> None:
         """A return asked for online (created) or received at a desk (received, and created if it walked in)."""

@@ -4,7 +4,8 @@ search, social campaigns, the newsletter and so on (demo.visits); a few in a hun
 the web or in the app, picked up at a store or delivered, and the tills sell every day; then stores pick,
 pack, ship, hand over and take returns (demo.trade). Weekends are busier, Saturdays most, Black Friday more
 still, and trade grows a little over the weeks. The newest orders are still being worked on, so the stores'
-home pages, the flagship's above all, have pickups to pick and ready ones waiting.
+home pages, the flagship's above all, have pickups to pick, booked into today's collection windows where they
+still can be, ready ones waiting (a shopper saying "I'm here"), and ship-to-store transfers on their way.
 
 Everything goes through the services, so stock moves through the ledger and card payments through the Stripe
 double; demo.clock then moves what each event wrote to the moment it happened (the ledger's movements keep the
@@ -35,7 +36,7 @@ from .baskets import Shelves
 from .catalog import SEED
 from .clock import Clock
 from .logins import demo_store
-from .people import People, Shopper, customers_create
+from .people import FIRST_NAMES, SURNAMES, People, Shopper, customers_create
 from .trade import KEY_PREFIX, Intent, Trade, minutes, opening
 from .visits import Visit, Visits, black_friday
 
@@ -50,12 +51,16 @@ CUSTOMERS_CONVERT = 1.3  # a signed-in customer's visit ends in an order more of
 MORNING = time(7, 30)  # the scheduled jobs' run before the stores open
 BUSIEST_TILL_HOUR = time(13, 30)
 # The flagship's last online orders, by how long before the load they are placed: what its store home shows
-# still to do (a pickup to pick, a parcel to pick, a pickup picked or ready, one ready since yesterday).
-FLAGSHIP_ORDERS = ((timedelta(minutes=20), Order.Fulfilment.PICKUP, "never"),
-                   (timedelta(minutes=50), Order.Fulfilment.DELIVERY, "shipped"),
-                   (timedelta(hours=5), Order.Fulfilment.PICKUP, "never"),
-                   (timedelta(hours=26), Order.Fulfilment.PICKUP, "never"),
-                   (timedelta(hours=30), Order.Fulfilment.DELIVERY, "delivered"))
+# still to do (a pickup to pick, a parcel to pick, a pickup picked or ready, one ready since yesterday whose
+# collector is here now, and two the warehouse sends: one not sent yet, one sent or in). Each: (before, how,
+# fate, of what the store lacks).
+FLAGSHIP_ORDERS = ((timedelta(minutes=20), Order.Fulfilment.PICKUP, "never", False),
+                   (timedelta(minutes=50), Order.Fulfilment.DELIVERY, "shipped", False),
+                   (timedelta(hours=3), Order.Fulfilment.PICKUP, "never", True),
+                   (timedelta(hours=5), Order.Fulfilment.PICKUP, "never", False),
+                   (timedelta(hours=26), Order.Fulfilment.PICKUP, "here", False),
+                   (timedelta(hours=30), Order.Fulfilment.DELIVERY, "delivered", False),
+                   (timedelta(hours=32), Order.Fulfilment.PICKUP, "never", True))
 BROWSING = timedelta(minutes=30)  # at most, from arriving to paying
 
 
@@ -180,11 +185,14 @@ class History:
         if store is None:
             return
         latest = sorted(candidates, key=lambda v: v.at, reverse=True)
-        for before, fulfilment, fate in FLAGSHIP_ORDERS:
+        for before, fulfilment, fate, from_elsewhere in FLAGSHIP_ORDERS:
             visit = next((v for v in latest if v.at <= self.horizon - before - BROWSING), None)
             if visit is None:
                 return
             latest.remove(visit)
             home = visit.shopper.home if visit.shopper else store
+            pickup = fulfilment == Order.Fulfilment.PICKUP
+            collector = f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(SURNAMES)}" if fate == "here" else ""
             self.schedule(visit.at + minutes(self.rng, 10, 30), self.trade.online_order, visit,
-                          Intent(fulfilment, store, fate, home))
+                          Intent(fulfilment, store, fate, home, from_elsewhere=from_elsewhere,
+                                 book_window=pickup and not from_elsewhere, collector=collector))

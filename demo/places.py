@@ -1,8 +1,11 @@
 """The demo retailer's places: 26 UK stores and 2 distribution centres, with real addresses, opening
-hours and phone numbers from Ofcom's drama ranges, created once by code and then left as they are."""
+hours and phone numbers from Ofcom's drama ranges, and collection windows at the pickup stores, created once by
+code and then left as they are."""
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from inventory.models import Location
+from inventory.models import WEEKDAYS as DAYS_OF_THE_WEEK
+from inventory.models import CollectionWindow, Location
 
 EMAIL_DOMAIN = "hearthandthread.example"  # a reserved domain: demo mail can never reach anyone
 
@@ -108,6 +111,12 @@ WAREHOUSES = [
 
 STORE_SHIP_CAPACITY = 25
 STORE_SHIP_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
+# Working days to send a transfer to a store (ship-to-store): a warehouse picks it the next day, a store's
+# stockroom fits it in beside its own orders.
+WAREHOUSE_TRANSFER_DAYS, STORE_TRANSFER_DAYS = 1, 2
+# Two-hour collection windows through the day, each clipped to the store's hours that day; the orders one takes.
+COLLECTION_WINDOWS = ((time(10), time(12)), (time(12), time(14)), (time(14), time(16)), (time(16), time(18)))
+COLLECTION_WINDOW_CAPACITY = 6
 
 
 def upsert_locations() -> list[Location]:
@@ -131,8 +140,32 @@ def upsert_locations() -> list[Location]:
                     **({"daily_ship_capacity": STORE_SHIP_CAPACITY, "ship_days": STORE_SHIP_DAYS}
                        if is_store and site.ships_orders else {}),
                     "routing_rank": 100 if is_store else 10,
+                    "transfer_lead_days": STORE_TRANSFER_DAYS if is_store else WAREHOUSE_TRANSFER_DAYS,
                 },
             )
             locations.append(location)
+    collection_windows_create(locations)
     return locations
+
+
+def collection_windows_create(locations: list[Location]) -> None:
+    """Give each pickup store without collection windows the day's two-hour windows on every day it opens, cut
+    to its hours (one that would last under an hour is left out); a store with windows keeps its own."""
+    a_monday = date(2024, 1, 1)
+    pickup_stores = [place for place in locations if place.offers_pickup]
+    have = set(CollectionWindow.objects.filter(location__in=pickup_stores).values_list("location", flat=True))
+    windows = []
+    for store in pickup_stores:
+        if store.pk in have:
+            continue
+        for index, day in enumerate(DAYS_OF_THE_WEEK):
+            hours = store.hours_on(a_monday + timedelta(days=index))
+            if hours is None:
+                continue
+            for starts, ends in COLLECTION_WINDOWS:
+                starts, ends = max(starts, hours[0]), min(ends, hours[1])
+                if datetime.combine(a_monday, ends) - datetime.combine(a_monday, starts) >= timedelta(hours=1):
+                    windows.append(CollectionWindow(location=store, weekday=day, starts=starts, ends=ends,
+                                                    capacity=COLLECTION_WINDOW_CAPACITY))
+    CollectionWindow.objects.bulk_create(windows)
 

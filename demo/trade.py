@@ -1,10 +1,12 @@
 """The demo's trade, one event at a time, through the services the shop, the app, the stores and the tills
 use, so stock moves through the ledger and money through the Stripe double as in real life: a checkout on
 the web or in the app (the visitor's arrivals frozen on the order), a sale at a till, a pickup picked, made
-ready, collected (late after a reminder, or never and expired by the morning job), a parcel picked, packed
-with a tracking number, shipped and mostly delivered, a return asked for online and received at a store or
-by post, or brought to a store's desk. Each event plans the next ones of its order; what falls after the
-load's moment is left for the stores to do. The clock then moves what the event wrote to its moment."""
+ready, put on a shelf, collected (the shopper often saying "I'm here" first; late after a reminder, or never
+and expired by the morning job), a ship-to-store pickup whose units a warehouse or another store sends on a
+transfer (sent after its lead days, received after the road, ready by itself), a parcel picked, packed with a
+tracking number, shipped and mostly delivered, a return asked for online and received at a store or by post,
+or brought to a store's desk. Each event plans the next ones of its order; what falls after the load's moment
+is left for the stores to do. The clock then moves what the event wrote to its moment."""
 import random
 import uuid
 from collections.abc import Callable
@@ -18,7 +20,16 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel
 from core.exceptions import DomainError
-from customers.services import cart_add_line, cart_choose_pickup, cart_create_guest, cart_open_for_customer
+from customers.models import Cart
+from customers.services import (
+    cart_add_line,
+    cart_choose_delivery,
+    cart_choose_pickup,
+    cart_create_guest,
+    cart_open_for_customer,
+)
+from fulfillment.collection import pickup_arrived
+from fulfillment.exceptions import PickupRefused
 from fulfillment.models import Fulfillment, Return, ReturnLine
 from fulfillment.selectors import returnable_units
 from fulfillment.services import (
@@ -26,6 +37,7 @@ from fulfillment.services import (
     fulfillment_mark_delivered,
     fulfillment_mark_ready,
     fulfillment_pack,
+    fulfillment_shelve,
     fulfillment_ship,
     fulfillment_start_picking,
     pickup_collect,
@@ -35,9 +47,19 @@ from fulfillment.services import (
     return_request,
     reviews_request,
 )
-from inventory.models import Location
+from inventory.hours import after_open_days, collect_from, next_open_day, transit_days
+from inventory.models import Location, Transfer
+from inventory.services import transfer_receive, transfer_ship
 from orders.models import Order, Payment
-from orders.services import CheckoutChoice, ShipTo, order_place, till_quote, till_sale
+from orders.selectors import collection_windows_offered
+from orders.services import (
+    CheckoutChoice,
+    ShipTo,
+    order_charge_before_lapse,
+    order_place,
+    till_quote,
+    till_sale,
+)
 
 from .baskets import Shelves
 from .clock import Clock
@@ -52,6 +74,12 @@ GUESTS_GIVING_A_PHONE = 0.4
 PAY_AT_PICKUP = 0.25
 EXPRESS = 0.25  # of one-item deliveries
 PICKUP_FATES = (("prompt", "late", "never"), (64, 24, 12))  # late: after the reminder; never: expires
+SHIP_TO_STORE = 0.15  # of pickups: the shopper wants what their store does not stock, and another location sends it
+SAYS_HERE = 0.6  # of shoppers collecting: they say "I'm here" first, from the car park or the door
+BAYS = ("1", "2", "3", "4", "5", "6")
+CARS = ("Blue Fiat 500", "Silver Golf", "Red Corsa", "White Transit van", "Black Qashqai", "Green Mini",
+        "On foot, by the door", "Grey Yaris")
+SHELVES = "ABCDEF"
 DELIVERED = 0.85  # parcels the carrier reports delivered; the rest stay shipped
 RETURNED = 0.22  # of online orders received (fashion online: about one in four); of those, asked for online
 ASKED_ONLINE = 0.7  # first (the rest are brought to a store's desk)
@@ -69,12 +97,17 @@ DAMAGED_REASONS = ("Faulty zip", "Seam came apart", "Arrived damaged", "Marked o
 @dataclass(frozen=True)
 class Intent:
     """What an online shopper means to do: pick up at a store or have it delivered (a parcel from `store`'s
-    shelves when one is named), and what becomes of it (prompt, late or never collected; delivered or not)."""
+    shelves when one is named), and what becomes of it (prompt, late or never collected, or here: waiting at
+    the store when the demo is loaded; delivered or not). A pickup may be of what the store lacks (another
+    location sends it: ship-to-store), booked into a collection window, or collected by someone else."""
 
     fulfilment: str
     store: Location | None
     fate: str
     home: Location  # the shopper's store, where a return is brought
+    from_elsewhere: bool = False
+    book_window: bool = False
+    collector: str = ""
 
 
 def minutes(rng: random.Random, low: float, high: float) -> timedelta:
@@ -123,7 +156,7 @@ class Trade:
         rng = self.rng
         if rng.random() < PICKUP_SHARE:
             return Intent(Order.Fulfilment.PICKUP, self.counters[shopper.home.pk], rng.choices(*PICKUP_FATES)[0],
-                          shopper.home)
+                          shopper.home, from_elsewhere=rng.random() < SHIP_TO_STORE)
         return Intent(Order.Fulfilment.DELIVERY, None, "delivered" if rng.random() < DELIVERED else "shipped",
                       shopper.home)
 
@@ -132,7 +165,7 @@ class Trade:
         rng = self.rng
         shopper = visit.shopper or self._guest(visit)
         intent = intent or self.intent(shopper)
-        basket = self.shelves.basket(channel=visit.channel, store=intent.store)
+        basket = self.shelves.basket(channel=visit.channel, store=intent.store, lacking=intent.from_elsewhere)
         if not basket:
             return
         self.visits.looked_at(visit, {variant.product.slug for variant, _ in basket}, visit.at)
@@ -151,7 +184,8 @@ class Trade:
             payment_method=Payment.Method.CARD if card else Payment.Method.PAY_AT_PICKUP, card=CARD if card else "",
             pickup_store=intent.store if pickup else None, ship_to=ship_to,
             delivery_method="" if pickup else "express" if len(basket) == 1 and rng.random() < EXPRESS else "standard",
-            visitor=visit.visitor,
+            visitor=visit.visitor, collector_name=intent.collector if pickup else "",
+            **(self._window(intent.store) if pickup and intent.book_window else {}),
         )
         key = f"{KEY_PREFIX}{at:%Y%m%d%H%M%S}:{visit.visitor}"
         try:
@@ -160,10 +194,16 @@ class Trade:
                     cart = cart_open_for_customer(customer=shopper.customer, channel=visit.channel)
                 else:
                     cart = cart_create_guest(channel=visit.channel)
-                if pickup:
+                # What the store lacks goes in the basket before the store is chosen, as a shopper finds it
+                # online first; the checkout then offers it there from a later day (ship-to-store).
+                if pickup and not intent.from_elsewhere:
                     cart_choose_pickup(cart=cart, store=intent.store, channel=visit.channel)
+                elif cart.fulfilment == Cart.Fulfilment.PICKUP:
+                    cart_choose_delivery(cart=cart, address=None, channel=visit.channel)
                 for variant, quantity in basket:
                     cart_add_line(cart=cart, variant=variant, quantity=quantity, channel=visit.channel)
+                if pickup and intent.from_elsewhere:
+                    cart_choose_pickup(cart=cart, store=intent.store, channel=visit.channel)
                 self.clock.cart_filled(cart, at - minutes(rng, 1, 5))  # after the product pages
                 order = order_place(cart=cart, choice=choice, idempotency_key=key, fingerprint=key)
                 self.clock.order_placed(order, at, cart=cart)
@@ -172,6 +212,24 @@ class Trade:
         for fulfillment in order.fulfillments.select_related("order", "location"):
             self.schedule(open_at(fulfillment.location, at + minutes(rng, 20, 180), rng), self.pick, fulfillment,
                           intent)
+            for transfer in fulfillment.transfers.select_related("source", "destination"):
+                sent = after_open_days(transfer.source, timezone.localdate(at), transfer.source.transfer_lead_days,
+                                       sending=True)
+                self.schedule(self._during_hours(transfer.source, sent), self.send, transfer, fulfillment, intent)
+
+    def _window(self, store: Location) -> dict:
+        """The first collection window the store still offers from when the order can be collected (checkout
+        offers them so), or none."""
+        offers = collection_windows_offered(store=store, ready_from=collect_from(store=store))
+        return {"collect_window": offers[0].window, "collect_on": offers[0].day} if offers else {}
+
+    def _during_hours(self, location: Location, day: date) -> datetime:
+        """A moment in the first half of the location's working day."""
+        hours = opening(location, day)
+        if hours is None:
+            return timezone.make_aware(datetime.combine(day, time(10))) + minutes(self.rng, 0, 240)
+        opens, closes = hours
+        return opens + (closes - opens) * self.rng.uniform(0.05, 0.5)
 
     def _guest(self, visit: Visit) -> Shopper:
         """Who is shopping on an anonymous visitor: the same guest each time that browser checks out."""
@@ -181,7 +239,13 @@ class Trade:
 
     # Stores' steps ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _status(fulfillment: Fulfillment) -> str:
+        return Fulfillment.objects.filter(pk=fulfillment.pk).values_list("status", flat=True).get()
+
     def pick(self, fulfillment: Fulfillment, intent: Intent, at: datetime) -> None:
+        if self._status(fulfillment) != Fulfillment.Status.NEW:
+            return  # a ship-to-store pickup the transfer readied before the store came to it
         fulfillment_start_picking(fulfillment=fulfillment)
         self.clock.fulfillment_moved(fulfillment, at)
         then = at + minutes(self.rng, 10, 90)
@@ -189,23 +253,77 @@ class Trade:
         self.schedule(open_at(fulfillment.location, then, self.rng), step, fulfillment, intent)
 
     def ready(self, fulfillment: Fulfillment, intent: Intent, at: datetime) -> None:
-        fulfillment_mark_ready(fulfillment=fulfillment)
+        if self._status(fulfillment) == Fulfillment.Status.READY:
+            return  # a ship-to-store pickup with nothing of the store's own: its transfer readied it
+        try:
+            fulfillment_mark_ready(fulfillment=fulfillment)
+        except PickupRefused as refused:  # ship-to-store: picked, ready by itself when the transfers are in
+            if refused.detail.get("reason") != "awaiting_transfer":
+                raise
+            self.clock.fulfillment_moved(fulfillment, at, picked=True)
+            return
+        self._waiting(fulfillment, intent, at)
+
+    def _waiting(self, fulfillment: Fulfillment, intent: Intent, at: datetime) -> None:
+        """Ready: on a shelf, the shopper told; they come for it as their intent says."""
+        fulfillment_shelve(fulfillment=fulfillment, shelf=f"{self.rng.choice(SHELVES)}{self.rng.randint(1, 12)}")
         self.clock.fulfillment_moved(fulfillment, at, ready=True)
         self.clock.order_changed(fulfillment.order, at)  # a card that could lapse while it waits is charged now
         wait = {"prompt": minutes(self.rng, 90, 60 * 60), "late": timedelta(days=self.rng.uniform(4, 6.5))}
         if intent.fate in wait:
             self.schedule(open_at(fulfillment.location, at + wait[intent.fate], self.rng), self.collect, fulfillment,
                           intent)
+        elif intent.fate == "here":  # arrives shortly before the demo is loaded, and waits at the counter
+            self.schedule(max(self.clock.started - minutes(self.rng, 4, 14), at + timedelta(minutes=1)),
+                          self.arrive, fulfillment)
+
+    def _says_here(self, fulfillment: Fulfillment) -> None:
+        rng = self.rng
+        bay = rng.choice(BAYS) if rng.random() < 0.6 else ""
+        pickup_arrived(fulfillment=fulfillment, bay=bay, note=rng.choice(CARS) if bay else "",
+                       channel=self.channel_of[fulfillment.order.channel_id])
+
+    def arrive(self, fulfillment: Fulfillment, at: datetime) -> None:
+        self._says_here(fulfillment)
+        self.clock.fulfillment_moved(fulfillment, at, arrived=True)
 
     def collect(self, fulfillment: Fulfillment, intent: Intent, at: datetime) -> None:
         fulfillment = Fulfillment.objects.select_related("order", "location").get(pk=fulfillment.pk)
         try:
+            if self.rng.random() < SAYS_HERE:
+                self._says_here(fulfillment)
+                self.clock.fulfillment_moved(fulfillment, at - minutes(self.rng, 1, 12), arrived=True)
             pickup_collect(fulfillment=fulfillment, code=fulfillment.pickup_code)
         except DomainError:  # came after the hold ran out: the morning job had cancelled it
             return
         self.clock.fulfillment_moved(fulfillment, at, done=True)
         self.clock.order_changed(fulfillment.order, at)
         self._perhaps_returned(fulfillment.order, intent.home, at)
+
+    # Ship-to-store ------------------------------------------------------------------------------
+
+    def send(self, transfer: Transfer, pickup: Fulfillment, intent: Intent, at: datetime) -> None:
+        """The sending location ships the transfer after its lead days; it reaches the store after the road."""
+        try:
+            transfer_ship(transfer=transfer)
+        except DomainError:  # cancelled with its order meanwhile
+            return
+        self.clock.transfer_moved(transfer, at)
+        arrives = next_open_day(transfer.destination, timezone.localdate(at) + timedelta(
+            days=transit_days(transfer.source, transfer.destination)))
+        self.schedule(self._during_hours(transfer.destination, arrives), self.receive_transfer, transfer, pickup,
+                      intent)
+
+    def receive_transfer(self, transfer: Transfer, pickup: Fulfillment, intent: Intent, at: datetime) -> None:
+        """The store receives it: the pickup is ready by itself once everything is in and its own part picked."""
+        transfer_receive(transfer=transfer)
+        self.clock.transfer_moved(transfer, at)
+        pickup = Fulfillment.objects.select_related("order", "location").get(pk=pickup.pk)
+        self.clock.fulfillment_moved(pickup, at)
+        if pickup.status == Fulfillment.Status.READY:
+            # Charged now, as a pickup marked ready by hand is: the load's one transaction would leave it till the end.
+            order_charge_before_lapse(order=pickup.order, needed_until=pickup.expires_at)
+            self._waiting(pickup, intent, at)
 
     def pack(self, fulfillment: Fulfillment, intent: Intent, at: datetime) -> None:
         rng = self.rng
