@@ -166,8 +166,10 @@ class Order(models.Model):
     collect_from = models.DateField(null=True, blank=True, help_text=(
         "Pickup: the first day it can be collected, as promised at checkout (later when another location sends "
         "some of it to the store)."))
-    collect_window = models.ForeignKey("inventory.CollectionWindow", null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="+", help_text="The collection window the shopper booked.")
+    collect_window = models.ForeignKey(
+        "inventory.CollectionWindow", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The collection window the shopper booked. A window someone booked cannot be deleted (the "
+                  "store's page says which orders): change its capacity or times instead.")
     collect_on = models.DateField(null=True, blank=True, help_text="The day of the booked collection window.")
     collector_name = models.CharField(max_length=120, blank=True, help_text=(
         "Someone else collects: their name, shown at the counter (the pickup code still decides)."))

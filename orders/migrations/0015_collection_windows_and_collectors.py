@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='collect_window',
-            field=models.ForeignKey(blank=True, help_text='The collection window the shopper booked.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inventory.collectionwindow'),
+            field=models.ForeignKey(blank=True, help_text="The collection window the shopper booked. A window someone booked cannot be deleted (the store's page says which orders): change its capacity or times instead.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="inventory.collectionwindow"),
         ),
         migrations.AddField(
             model_name='order',

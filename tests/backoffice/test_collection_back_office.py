@@ -395,3 +395,16 @@ def test_the_demo_gives_each_pickup_store_windows_on_its_open_days_within_its_ho
     windows_before = CollectionWindow.objects.count()
     upsert_locations()
     assert CollectionWindow.objects.count() == windows_before
+
+
+def test_a_window_someone_booked_cannot_be_deleted_and_the_page_says_why(admin_client, store):
+    window = today_window(store, 10, 12, 6)
+    booked(store, window, "RBOOKED1")
+    form = location_form(store, [{"id": window.pk, "location": store.pk, "weekday": window.weekday,
+                                  "starts": "10:00", "ends": "12:00", "capacity": 6, "DELETE": "on"}], existing=1)
+
+    refused = admin_client.post(f"{LOCATIONS}{store.pk}/change/", form)
+
+    assert refused.status_code == 200
+    assert any("RBOOKED1" in error for error in errors(refused)), errors(refused)
+    assert CollectionWindow.objects.filter(pk=window.pk).exists()
