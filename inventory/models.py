@@ -404,7 +404,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Transfer {self.pk}: {self.source.code} → {self.destination.code} ({self.status})"
+        return f"Transfer T{self.pk}: {self.source.code} → {self.destination.code} ({self.get_status_display().lower()})"
 
     def can_transition_to(self, new: str) -> bool:
         return new in self.TRANSITIONS[self.status]

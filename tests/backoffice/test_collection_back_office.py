@@ -138,14 +138,14 @@ def test_the_store_home_lists_ship_to_store_transfers_on_their_way_with_their_st
     coming = section(home, "ship-to-store-title")
     sent_on = timezone.localdate().strftime("%-d %b")
     assert coming.startswith("Ship-to-store coming in (2)")
-    assert f"Transfer {sent.pk} from Daventry DC On its way, sent {sent_on} Receive it order W401" in coming
-    assert f"Transfer {not_sent.pk} from Daventry DC Not sent yet order W400 from " in coming
-    assert f"Transfer {old.pk}" not in coming and f"Transfer {restock.pk}" not in coming
+    assert f"Transfer T{sent.pk} from Daventry DC On its way, sent {sent_on} Receive it order W401" in coming
+    assert f"Transfer T{not_sent.pk} from Daventry DC Not sent yet order W400 from " in coming
+    assert f"Transfer T{old.pk} " not in coming and f"Transfer T{restock.pk} " not in coming
     assert f'href="/admin/inventory/transfer/{sent.pk}/change/"' in home.content.decode()
     assert f'href="/scan/transfer/?store={store.code}&amp;number=T{sent.pk}">Receive it</a>' in home.content.decode()
     # Store staff may not open transfers: they read them without a link.
     staff_home = signed_in(STORE_STAFF, store, username="kim").get(HOME)
-    assert f"Transfer {sent.pk}" in section(staff_home, "ship-to-store-title")
+    assert f"Transfer T{sent.pk}" in section(staff_home, "ship-to-store-title")
     assert f'href="/admin/inventory/transfer/{sent.pk}/change/"' not in staff_home.content.decode()
 
 
