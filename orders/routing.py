@@ -64,6 +64,7 @@ class Routing:
     said: str
     locations: list[str] = field(default_factory=list)
     collect_from: date | None = None  # pickup: the first day it can be collected
+    assumed: bool = False  # pickup routed to the store without reading its stock (route_pickup's assume_held)
 
     def as_record(self) -> dict:
         return {"rule": self.rule, "said": self.said, "locations": self.locations}
@@ -379,11 +380,16 @@ def _why(best: int, runner_up: list[int], key, policy: Policy, places: dict[int,
 
 
 def route_pickup(*, lines: Sequence[tuple[Variant, int]], store: Location, channel: Channel,
-                 sellable: dict[int, dict[int, int]] | None = None) -> Routing:
+                 sellable: dict[int, dict[int, int]] | None = None, assume_held: bool = False) -> Routing:
     """The store sends what this channel may sell there; the rest comes from the locations that ship orders,
     routed by the policy as a delivery to the store (never from the store itself), on a transfer. `sellable`:
     what the store and the shipping locations can sell of these lines, when the caller read it for many stores
-    at once (pickup_sellable). Raises InsufficientStock, naming the store, for what neither has."""
+    at once (pickup_sellable). With `assume_held`, everything is routed to the store unread (Routing.assumed).
+    Raises InsufficientStock, naming the store, for what neither has."""
+    if assume_held:  # the caller's guarded commit or hold at the store checks it, and routes again if refused
+        return Routing([Routed(store, variant, quantity) for variant, quantity in lines], "pickup",
+                       f"{store.code}: the store the shopper chose to collect from", [store.code],
+                       collect_from=collect_from(store=store), assumed=True)
     if sellable is None:
         held = _sellable([variant.pk for variant, _ in lines], channel, {store.pk: store}).get(store.pk, {})
     else:

@@ -361,14 +361,15 @@ class Checkout:
 
 def checkout_quote(
     *, cart: Cart, choice: CheckoutChoice, require_method: bool = True, first_if_unchosen: bool = False,
-    routing: Routing | None = None,
+    routing: Routing | None = None, assume_held_at_store: bool = False,
 ) -> Checkout:
     """Price the cart for this choice: lines, voucher, the delivery methods this order can have (by the
     address and by which locations can send it), the chosen one's price, tax and total. With
     require_method=False (a quote before the shopper has chosen) a delivery quote lists the options and
     charges no delivery yet; with first_if_unchosen=True it charges the first (cheapest) option instead,
     also when the method chosen earlier does not reach this address (a form that preselects it).
-    `routing` is where the units come from when a hold has them already (routing is skipped).
+    `routing` is where the units come from when a hold has them already (routing is skipped);
+    `assume_held_at_store` routes a pickup to its store without reading its stock (order_place's first try).
     Raises CheckoutRefused (field named) or InsufficientStock."""
     _check_fulfilment(choice)
     lines, prices, currency = _priced_lines(cart, choice.channel)
@@ -381,7 +382,8 @@ def checkout_quote(
     wanted = [(l.variant, l.quantity) for l in lines]
     weight = sum(l.variant.weight_grams * l.quantity for l in lines)
     if choice.fulfilment == Order.Fulfilment.PICKUP:
-        routing = routing or route_pickup(lines=wanted, store=choice.pickup_store, channel=choice.channel)
+        routing = routing or route_pickup(lines=wanted, store=choice.pickup_store, channel=choice.channel,
+                                          assume_held=assume_held_at_store)
         country, kind, postcode = choice.pickup_store.country, DeliveryMethod.Kind.PICKUP, ""
     else:
         routing = routing or route_delivery(lines=wanted, channel=choice.channel, latitude=choice.ship_to.latitude,
@@ -421,15 +423,30 @@ def order_place(
     """Turn a cart into an order: stock committed where it is routed, card authorised, prices frozen. A card
     whose bank wants to check the shopper first answers AwaitingAuthentication, and checkout_finish records it.
     A retry with the key answers what the first request placed; `placed_now` is True only on an order this
-    call recorded."""
+    call recorded.
+
+    A pickup is first placed as if the store held everything (no read of its stock: the guarded commit or hold
+    is the check); only if the store refuses is it routed again with what the store holds and the rest sent
+    from elsewhere (ship-to-store), and placed once more. Nothing of the first try stays: its claim, voucher use
+    and order roll back with it, and no card was asked."""
     try:
         _check_payment(choice)
-        checkout = checkout_quote(cart=cart, choice=choice)
+        checkout = checkout_quote(cart=cart, choice=choice, assume_held_at_store=True)
     except DomainError:  # perhaps a retry, after the cart was ordered by the first request with this key
         earlier = checkout_replay(idempotency_key=idempotency_key, fingerprint=fingerprint)
         if earlier is not None:
             return earlier
         raise
+    try:
+        return _place(cart, choice, idempotency_key, fingerprint, actor, checkout)
+    except InsufficientStock:
+        if not checkout.routing.assumed:
+            raise
+    return _place(cart, choice, idempotency_key, fingerprint, actor, checkout_quote(cart=cart, choice=choice))
+
+
+def _place(cart: Cart, choice: CheckoutChoice, idempotency_key: str, fingerprint: str, actor, checkout: Checkout
+           ) -> "Order | AwaitingAuthentication":
     if choice.payment_method != Payment.Method.CARD or checkout.quote.total <= 0:
         # Nothing to ask the card: claim, stock and order in one transaction, no hold.
         return _claim(idempotency_key, fingerprint,

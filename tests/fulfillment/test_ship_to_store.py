@@ -272,3 +272,21 @@ def test_the_list_of_stores_reads_stock_once_and_says_what_checkout_would_route(
         assert option.collect_from == expected, option.store.code
     assert {o.store.code for o in options if o.all_there} == set()  # nowhere holds both now
     assert all(o.collect_from for o in options)  # everywhere can have them sent
+
+
+def test_a_pickup_the_store_cannot_fill_is_placed_once_with_its_voucher_used_once(far_store, warehouse, tee,
+                                                                                 stripe_double):
+    from decimal import Decimal
+
+    from orders.models import Voucher
+
+    voucher = Voucher.objects.create(code="LASTONE", kind="fixed", value=Decimal("5.00"), max_uses=1)
+    stock.stock_receive(location=far_store, variant=tee, quantity=1)  # one of the two: the first try is refused
+    order = order_from_the_app(app_client(register()), stripe_double, fulfilment="pickup", store=far_store.code,
+                               voucher="LASTONE")
+    placed = Order.objects.get(number=order["number"])
+    assert placed.discount_amount == Decimal("5.00") and placed.routing["rule"] == "ship_to_store"
+    voucher.refresh_from_db()
+    assert voucher.uses == 1 and Order.objects.count() == 1
+    assert level(far_store, tee) == (1, 1, 0) and level(warehouse, tee) == (5, 1, 0)
+    assert ledger_drift(location=warehouse) == [] and ledger_drift(location=far_store) == []
