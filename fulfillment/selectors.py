@@ -100,6 +100,21 @@ def transfers_said(transfers) -> str:
     return f"transfers {', '.join(named[:-1])} and {named[-1]}"
 
 
+
+def awaiting_said(transfers) -> str:
+    """What marking a pickup ready did while its transfers (with their sources) are still to come: "Picked. It
+    becomes ready by itself, and the shopper is told, when transfer T12 from Daventry DC arrives." (a transfer not
+    sent yet says so). The staff API's refusal and the staff pages say the same words."""
+    transfers = sorted(transfers, key=lambda t: t.pk)
+    if not transfers:
+        return "Picked. It becomes ready by itself when the rest arrives."
+    unsent = [transfer_label(t.pk) for t in transfers if t.status == Transfer.Status.DRAFT]
+    said = (f"Picked. It becomes ready by itself, and the shopper is told, when {transfers_said(transfers)} "
+            f"{'arrives' if len(transfers) == 1 else 'arrive'}.")
+    if unsent:
+        said += f" {' and '.join(unsent)} {'has' if len(unsent) == 1 else 'have'} not been sent yet."
+    return said
+
 # Transfers by number --------------------------------------------------------------------------------------
 
 TRANSFER_PREFIX = "T"  # printed on pick lists as T12; the counter takes T12, T-12, TRANSFER-12 or 12

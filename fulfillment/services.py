@@ -42,7 +42,7 @@ from orders.services import order_cancel, order_charge_before_lapse, order_lines
 
 from .exceptions import PickupRefused, ReturnRefused, TooManyWrongCodes
 from .models import Fulfillment, FulfillmentEvent, FulfillmentLine, Return, ReturnLine
-from .selectors import returnable_units
+from .selectors import awaiting_said, returnable_units
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 CODE_LENGTH = 8
@@ -252,10 +252,7 @@ def fulfillment_mark_ready(*, fulfillment: Fulfillment, actor=None) -> Fulfillme
         else:
             make_ready(locked, actor=actor)
     if waiting:
-        raise PickupRefused(
-            "Picked. It becomes ready by itself, and the shopper is told, when the rest arrives: "
-            + "; ".join(f"transfer {t.pk} from {t.source.name} ({t.get_status_display().lower()})" for t in waiting)
-            + ".", reason="awaiting_transfer", transfers=[t.pk for t in waiting])
+        raise PickupRefused(awaiting_said(waiting), reason="awaiting_transfer", transfers=[t.pk for t in waiting])
     _charge_if_it_could_lapse(locked)
     return locked
 

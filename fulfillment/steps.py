@@ -2,14 +2,12 @@
 steps its status allows now, and taking one through fulfillment.services, in words for the message."""
 from dataclasses import dataclass
 
-from inventory.models import Transfer
 from orders.services import order_cancel
 
 from . import services
 from .exceptions import PickupRefused, StepRefused
 from .models import Fulfillment
 from .problems import line_problem_report, problem_said
-from .selectors import transfer_label, transfers_said
 
 Status = Fulfillment.Status
 CARRIERS = ("Royal Mail", "Parcelforce", "DPD", "Evri", "DHL", "UPS", "Yodel")
@@ -85,23 +83,9 @@ def _ready(fulfillment: Fulfillment, *, shelf: str, actor) -> str:
     except PickupRefused as refused:
         if refused.detail.get("reason") != "awaiting_transfer":
             raise
-        return awaiting_said(refused.detail.get("transfers") or [])
+        return refused.message
     return (f"ready for pickup with code {ready.pickup_code}; the shopper is told."
             + (f" On shelf {ready.shelf}." if ready.shelf else ""))
-
-
-def awaiting_said(transfer_ids) -> str:
-    """What marking a pickup ready did while its transfers are still to come: "Picked. It becomes ready by itself
-    when transfer T12 from Daventry DC arrives." (a transfer not sent yet says so)."""
-    transfers = list(Transfer.objects.filter(pk__in=transfer_ids).select_related("source").order_by("pk"))
-    if not transfers:
-        return "Picked. It becomes ready by itself when the rest arrives."
-    unsent = [transfer_label(t.pk) for t in transfers if t.status == Transfer.Status.DRAFT]
-    said = (f"Picked. It becomes ready by itself, and the shopper is told, when {transfers_said(transfers)} "
-            f"{'arrives' if len(transfers) == 1 else 'arrive'}.")
-    if unsent:
-        said += f" {' and '.join(unsent)} {'has' if len(unsent) == 1 else 'have'} not been sent yet."
-    return said
 
 
 def problem_report(*, fulfillment: Fulfillment, data, actor) -> str:

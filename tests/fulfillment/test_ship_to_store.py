@@ -73,7 +73,7 @@ def test_a_store_without_the_item_gets_it_on_a_transfer_and_the_pickup_readies_i
     counter = staff_of(far_store)
     early = counter.post(f"/api/v1/staff/fulfillments/{pickup.pk}/ready/")
     assert early.status_code == 409 and early.json()["detail"]["reason"] == "awaiting_transfer"
-    assert f"transfer {transfer.pk}" in early.json()["message"]
+    assert f"transfer T{transfer.pk} from Daventry DC arrives. T{transfer.pk} has not been sent yet" in early.json()["message"]
 
     stock.transfer_ship(transfer=transfer)
     assert level(warehouse, tee) == (3, 0, 0)  # left the warehouse, promised nowhere while on the road
