@@ -1,21 +1,31 @@
-"""Rate limits that hold across worker processes and hosts: a fixed-window counter in the shared cache,
+"""Rate limits that hold across worker processes and hosts: a sliding-window counter in the shared cache,
 taken with one atomic increment (Redis INCR) before the request is let through. DRF's own throttles read a
-list of past requests and write it back, so two workers reading at once both let a request through."""
+list of past requests and write it back, so two workers reading at once both let a request through.
+
+A fixed window alone lets twice the limit through around a window's end (a burst at 11:59:59 and another at
+12:00:00 meet two windows). So the count is the sliding estimate: this window's count plus the last window's
+weighted by how much of it still lies within one window of now. Requests refused count too, so a client that
+keeps hammering stays limited."""
 import time
 
 from django.core.cache import cache
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 
-def window_count(key: str, seconds: int) -> int:
-    """One more in the current window of `seconds` for `key`; returns the count including this one."""
-    window = f"{key}:{int(time.time() // seconds)}"
-    cache.add(window, 0, seconds + 1)
+def window_count(key: str, seconds: int) -> float:
+    """One more for `key`; returns the requests in the last `seconds` including this one, estimated from the
+    current fixed window's count and the previous one's share of the sliding window."""
+    now = time.time()
+    number = int(now // seconds)
+    window = f"{key}:{number}"
+    cache.add(window, 0, 2 * seconds + 1)  # kept through the next window, which weighs it
     try:
-        return cache.incr(window)
+        current = cache.incr(window)
     except ValueError:  # the window expired between add and incr
-        cache.add(window, 1, seconds + 1)
-        return 1
+        cache.add(window, 1, 2 * seconds + 1)
+        current = 1
+    previous = cache.get(f"{key}:{number - 1}") or 0
+    return current + previous * (1 - (now % seconds) / seconds)
 
 
 class CountingRateThrottle(SimpleRateThrottle):

@@ -64,8 +64,9 @@ def workers(shared_cache, tmp_path):
 
 
 def all_at_once(send, count: int = ATTEMPTS) -> list[int]:
-    """Send `count` requests at once, inside one minute's window: the limits count per fixed minute
-    (core.throttles), so a burst that straddled a minute's end would meet two windows' worth (it did, once)."""
+    """Send `count` requests at once, inside one minute's window: the limits are a sliding estimate over the
+    last minute and the one before (core.throttles), and a burst that straddled a minute's end by seconds could
+    see the earlier minute's share fade by one request, making the count here inexact."""
     left_in_minute = 60 - time.time() % 60
     if left_in_minute < 15:
         time.sleep(left_in_minute + 0.5)
