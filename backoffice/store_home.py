@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from fulfillment.collection import arrivals_at, pickups_by_window
 from fulfillment.models import Fulfillment, Return
-from fulfillment.selectors import customer_name, due_soon, fulfillment_queue
+from fulfillment.selectors import TRANSFER_SAID, counter_said, customer_name, due_soon, fulfillment_queue
 from fulfillment.steps import next_steps
 from inventory.models import WEEKDAYS, Location, Transfer
 from inventory.selectors import ALL_LOCATIONS_PERMISSION, locations_for_staff, low_stock_levels
@@ -108,20 +108,12 @@ def _work(user, store: Location) -> dict:
 
 # Collection -------------------------------------------------------------------------------------------------
 
-def pickup_state(pickup: Fulfillment) -> str:
-    """Where an open pickup stands, as the counter says it."""
-    if pickup.status == Status.READY:
-        return "Here now" if pickup.arrived_at else "Ready"
-    if pickup.status == Status.PICKING:
-        return "Picked, waiting for a transfer" if pickup.picked_at else "Being picked"
-    return "To pick"
-
-
 def transfer_state(transfer: Transfer) -> str:
     """A transfer still to arrive, in words: not sent yet (a draft), or on its way since a day."""
+    said = TRANSFER_SAID[transfer.status].capitalize()
     if transfer.status == Transfer.Status.SHIPPED:
-        return f"On its way, sent {timezone.localtime(transfer.shipped_at):%-d %b}"
-    return "Not sent yet"
+        return f"{said}, sent {timezone.localtime(transfer.shipped_at):%-d %b}"
+    return said
 
 
 def _collection(store: Location) -> dict:
@@ -162,10 +154,10 @@ def _windows_today(store: Location, day) -> list[dict]:
                   .annotate(n=Count("pk")).values_list("collect_window", "n").order_by())
     rows = [{"window": w, "booked": booked.get(w.pk, 0), "capacity": w.capacity,
              "offered": w.weekday == WEEKDAYS[day.weekday()] and w.location_id == store.pk,
-             "pickups": [(p, customer_name(p.order), pickup_state(p)) for p in pickups
+             "pickups": [(p, customer_name(p.order), counter_said(p)) for p in pickups
                          if p.order.collect_window_id == w.pk]}
             for w in sorted(windows.values(), key=lambda w: (w.starts, w.ends))]
-    withdrawn = [(p, customer_name(p.order), pickup_state(p)) for p in pickups if p.order.collect_window_id is None]
+    withdrawn = [(p, customer_name(p.order), counter_said(p)) for p in pickups if p.order.collect_window_id is None]
     if withdrawn:
         rows.append({"window": None, "booked": len(withdrawn), "capacity": None, "offered": False,
                      "pickups": withdrawn})

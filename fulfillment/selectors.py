@@ -115,6 +115,19 @@ def awaiting_said(transfers) -> str:
         said += f" {' and '.join(unsent)} {'has' if len(unsent) == 1 else 'have'} not been sent yet."
     return said
 
+
+_COUNTER_SAID = {Fulfillment.Status.NEW: "to pick", Fulfillment.Status.PICKING: "being picked",
+                 Fulfillment.Status.READY: "ready"}
+
+
+def counter_said(pickup: Fulfillment) -> str:
+    """Where an open pickup stands, as the counter says it ("picked, waiting for a transfer", "ready, here now"):
+    the scan station and the store's home page both show these words."""
+    if pickup.status in (Fulfillment.Status.NEW, Fulfillment.Status.PICKING) and pickup.picked_at is not None:
+        return "picked, waiting for a transfer"
+    said = _COUNTER_SAID.get(pickup.status, pickup.get_status_display().lower())
+    return f"{said}, here now" if pickup.status == Fulfillment.Status.READY and pickup.arrived_at else said
+
 # Transfers by number --------------------------------------------------------------------------------------
 
 TRANSFER_PREFIX = "T"  # printed on pick lists as T12; the counter takes T12, T-12, TRANSFER-12 or 12

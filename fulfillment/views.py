@@ -34,6 +34,7 @@ from .models import Fulfillment
 from .selectors import (
     TRANSFER_SAID,
     coming_on_transfers,
+    counter_said,
     counter_search,
     counter_waiting,
     due_soon,
@@ -131,17 +132,6 @@ def _with_who(pickups) -> list[Fulfillment]:
     return pickups
 
 
-COUNTER_SAID = {Status.NEW: "to pick", Status.PICKING: "being picked", Status.READY: "ready"}
-
-
-def _counter_said(pickup: Fulfillment) -> str:
-    """A pickup's status as the counter says it."""
-    if pickup.status in (Status.NEW, Status.PICKING) and pickup.picked_at is not None:
-        return "picked, waiting for a transfer"
-    said = COUNTER_SAID.get(pickup.status, pickup.get_status_display().lower())
-    return f"{said}, here now" if pickup.status == Status.READY and pickup.arrived_at else said
-
-
 def _here_now_context(store: Location) -> dict:
     """The "Here now" panel: shoppers who said they are here, oldest first, with who collects, where the order
     waits and how long they have waited (whole minutes)."""
@@ -160,7 +150,7 @@ def _windows_today(store: Location) -> list[dict]:
     for window, booked in groupby(pickups, key=lambda f: f.order.collect_window):
         booked = list(booked)
         for pickup in booked:
-            pickup.said = _counter_said(pickup)
+            pickup.said = counter_said(pickup)
         ready = sum(pickup.status == Status.READY for pickup in booked)
         windows.append({"window": window, "pickups": booked, "ready": ready, "to_come": len(booked) - ready})
     return windows
