@@ -49,6 +49,14 @@ class Clock:
         if customers:
             Interaction.objects.filter(customer__in=customers, created_at__gte=self.started).update(created_at=moment)
 
+    def settle(self, moment: datetime) -> None:
+        """The history's end: messages still unmarked, and any timeline row no event moved (one written for
+        someone other than the customer the event named), are put at the history's last moment, not left at
+        the load's (one in a few loads left a row there, depending on which pickups fell due at the last run of
+        the hourly job)."""
+        self.touches(moment)
+        Interaction.objects.filter(created_at__gte=self.started).update(created_at=moment)
+
     def cart_filled(self, cart: Cart, moment: datetime) -> None:
         """The cart the shopper filled (or found open), its lines, and the changes on their timeline."""
         Cart.objects.filter(pk=cart.pk, created_at__gte=self.started).update(created_at=moment)

@@ -137,6 +137,7 @@ class History:
                 step(*args, at)
             self.visits.happened(until=min(ends, self.horizon))
             week_done(f"history {week[0]:%d %b}–{week[-1]:%d %b}")
+        self.clock.settle(self.horizon)
 
     def _plan(self, shoppers: list[Shopper]) -> None:
         """Every day's visits, the orders some of them end in, the till sales and the morning jobs."""
