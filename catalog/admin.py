@@ -4,15 +4,18 @@ rates. Changelists load related rows up front so a page costs the same at any si
 """
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.money import format_money
 from core.readonly_admin import money_column
 
-from .models import Category, Channel, Price, Product, Range, TaxRate, Variant
+from .images import ACCEPTED_KINDS, MAX_BYTES, MAX_PIXELS, picture_read, rendition_url, variant_colours
+from .models import Category, Channel, Price, Product, ProductImage, Range, TaxRate, Variant
 from .selectors import with_price_range
-from .services import range_add_variants
+from .services import product_image_add, product_image_delete, product_image_update, range_add_variants
 
 # Category.__str__ walks up the tree; joining three parents covers a four-level tree in one query.
 CATEGORY_PATH = "parent__parent__parent"
@@ -45,6 +48,71 @@ class VariantInline(admin.TabularInline):
         return super().get_queryset(request).select_related("product")
 
 
+class StoredPicture(forms.Widget):
+    """A stored picture's file, shown, not changed: its name is its content (catalog.images)."""
+
+    needs_multipart_form = True  # the admin asks the first row whether the page sends files
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        return format_html('<a href="{}">Original file</a>', value.url) if value else "—"
+
+
+class ProductImageForm(forms.ModelForm):
+    """A new picture is checked here (the refusal shown on its row) and stored by product_image_add; a stored
+    one keeps its file: delete it and upload another to change it."""
+
+    image = forms.FileField(
+        label="picture", required=False,
+        help_text=f"{ACCEPTED_KINDS}, at most {MAX_BYTES // (1024 * 1024)} MB and {MAX_PIXELS // 1_000_000} megapixels.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    position = forms.IntegerField(min_value=0, max_value=32767, required=False,
+                                  help_text="Lowest first; empty puts a new picture last.")
+
+    class Meta:
+        model = ProductImage
+        fields = ("image", "alt", "colour", "position")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["image"].disabled = True
+            self.fields["image"].widget = StoredPicture()
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if self.instance.pk:
+            return self.instance.image
+        if not upload:
+            raise ValidationError("Choose a picture to upload.")
+        picture_read(upload)
+        return upload
+
+    def clean_colour(self):
+        colour = self.cleaned_data["colour"].strip()
+        known = variant_colours(self.instance.product_id) if self.instance.product_id else []
+        if colour and known and colour.casefold() not in {c.casefold() for c in known}:
+            raise ValidationError(f"No variant of this product is {colour}; its colours are {', '.join(known)}. "
+                                  "Leave it empty for a picture of any colour.")
+        return colour
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    fields = ("preview", "image", "alt", "colour", "position")
+    readonly_fields = ("preview",)
+    extra = 1
+
+    @admin.display(description="preview")
+    def preview(self, image: ProductImage) -> str:
+        if not image.pk:
+            return "—"
+        return format_html('<img src="{}" alt="" width="80" height="80" style="object-fit:contain;background:#f3f4f2">'
+                           '<br><span class="help">{} × {} px</span>',
+                           rendition_url(image, 160), image.width, image.height)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ("name", "brand", "category", "price", "tax_class", "is_active")
@@ -53,10 +121,32 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("name", "brand", "variants__sku", "variants__barcode")
     autocomplete_fields = ("category",)
     prepopulated_fields = {"slug": ("name",)}
-    inlines = (VariantInline,)
+    inlines = (VariantInline, ProductImageInline)
 
     def get_queryset(self, request):
         return with_price_range(super().get_queryset(request))
+
+    def save_formset(self, request, form, formset, change):
+        """Pictures go through the catalog's services (files, renditions); other inlines save as usual."""
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        # What the admin's history says was added, changed and deleted (construct_change_message reads these).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for image_form in formset.forms:
+            data, image = image_form.cleaned_data, image_form.instance
+            if not data or not image_form.has_changed():
+                continue
+            if image.pk and formset._should_delete_form(image_form):
+                product_image_delete(image=image)
+                formset.deleted_objects.append(image)
+            elif image.pk:
+                position = image.position if data["position"] is None else data["position"]
+                product_image_update(image=image, alt=data["alt"], colour=data["colour"], position=position)
+                formset.changed_objects.append((image, image_form.changed_data))
+            elif not data.get("DELETE"):
+                formset.new_objects.append(product_image_add(
+                    product=form.instance, upload=data["image"], alt=data["alt"], colour=data["colour"],
+                    position=data["position"]))
 
     @admin.display(description="web price", ordering="price_low")
     def price(self, product: Product) -> str:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -45,6 +45,10 @@ class TaxClass(models.TextChoices):
 
 
 class Product(models.Model):
+    """Something the shop sells, in one or more variants. On PostgreSQL the table also has `search_document`, a
+    tsvector the database keeps (triggers from migration 0009, whatever writes the rows: the admin, imports by COPY,
+    bulk loads) and catalog.search reads; it is not a field, so no query loads it and no stale instance saves it."""
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
@@ -53,11 +57,16 @@ class Product(models.Model):
     tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    units_sold_30d = models.PositiveIntegerField(
+        "units sold in the last 30 days", default=0, editable=False,
+        help_text="Popularity: refreshed hourly from the orders (orders.popularity), not counting cancelled units.",
+    )
 
     objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        indexes = [models.Index(F("units_sold_30d").desc(), "name", name="product_popular")]
 
     def __str__(self) -> str:
         return self.name
@@ -180,6 +189,28 @@ class Price(models.Model):
             )
 
 
+class ProductPriceFrom(models.Model):
+    """A product's lowest price on a channel (its "from £…"), as catalog.selectors.product_list would list it, kept
+    so a search can be put in price order without working out every match's price. PostgreSQL only, and only the
+    database writes it: the periodic job fills it (catalog.services.prices_from_refresh); a change to a price, a
+    variant or a range forgets what it touched (triggers from migration 0009). A row is used only from `fresh_from`
+    until `fresh_until` (the next start or end of one of its prices or of a range); otherwise the price is worked out."""
+
+    LOCK = 9009  # the advisory lock key of migration 0009's triggers (catalog.services.prices_from_refresh)
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, help_text="None: nothing sold there.")
+    fresh_from = models.DateTimeField()
+    fresh_until = models.DateTimeField(null=True, help_text="Empty: until a price, variant or range changes.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "channel"], name="one_price_from_per_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} on {self.channel_id}: from {self.amount}"
+
+
 class RangeQuerySet(models.QuerySet):
     def active_at(self, moment) -> "RangeQuerySet":
         return self.filter(starts_at__lte=moment).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=moment))
@@ -237,3 +268,40 @@ class TaxRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_tax_class_display()} in {self.country}: {self.rate}%"
+
+
+class ProductImage(models.Model):
+    """A picture of a product, in the product's order; tied to a colour it is shown when that colour is chosen.
+    The original and its renditions are named by a hash of the original's bytes (catalog/images.py), so they
+    never change under a name and are cached for ever; catalog.services writes and deletes them."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    # Width and height are set by the service from the decoded picture; ImageField's width_field would re-read
+    # the file from storage whenever a row without them is loaded.
+    image = models.ImageField(upload_to="products/", max_length=200)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Pictures are shown lowest first.")
+    alt = models.CharField(
+        "alt text", max_length=200, blank=True,
+        help_text="What the picture shows, for people who cannot see it; empty uses the product's name.",
+    )
+    colour = models.CharField(
+        max_length=60, blank=True,
+        help_text='The variants\' colour this picture shows (e.g. "Navy"); empty for any colour.',
+    )
+    width = models.PositiveIntegerField(default=0, editable=False)
+    height = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["product", "position", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.product.name}: picture of {self.colour or 'any colour'}"
+
+    @property
+    def alt_text(self) -> str:
+        return self.alt or self.product.name
+
+    def shows_colour(self, colour: str | None) -> bool:
+        return bool(colour) and self.colour.casefold() == str(colour).casefold()

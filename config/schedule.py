@@ -22,6 +22,8 @@ JOBS = [
      3600),
     ("Tell stores of card authorisations about to lapse", "orders.tasks.report_lapsing_authorisations", 3600),
     ("Drop short-picked units the shopper did not choose for", "fulfillment.tasks.settle_line_problems", 900),
+    ("Count what sold most over the last 30 days (popular products)", "orders.tasks.refresh_popularity", 3600),
+    ("Work out the products' lowest prices for sorting by price", "catalog.tasks.refresh_prices_from", 60),
 ]
 
 

@@ -2,7 +2,11 @@
 
 The database still comes from DATABASE_URL, so CI runs everything on PostgreSQL.
 """
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.pop("CELERY_BROKER_URL", None)
@@ -20,3 +24,6 @@ WHITENOISE_AUTOREFRESH = True  # no collected static files in tests: serve from 
 WHITENOISE_USE_FINDERS = True
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Uploaded pictures go to a folder of the run's own, never into the repository's media/.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

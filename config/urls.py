@@ -1,8 +1,11 @@
-"""Top-level URLs: the back office, the API and its schema and docs, the scan station, and the storefront."""
+"""Top-level URLs: the back office, the API and its schema and docs, the scan station, the storefront, and
+uploaded pictures when they are local files."""
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.media import serve_media
 from fulfillment.api import pickup_qr
 from storefront.views.cart import cart_page
 
@@ -22,6 +25,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+if settings.MEDIA_STORAGE == "local" and settings.MEDIA_URL.startswith("/"):
+    # Served by the app, DEBUG or not; a CDN or proxy in front keeps them (their names change with content).
+    urlpatterns.insert(0, re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<name>.+)$", serve_media, name="media"))
 
 handler400 = "core.errors.bad_request"
 handler403 = "core.errors.permission_denied"

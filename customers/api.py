@@ -8,13 +8,8 @@ Anything that is not yours is answered 404, as if it did not exist.
 """
 from datetime import timezone as dt_timezone
 
-from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.shortcuts import get_object_or_404
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -444,41 +439,20 @@ class PasswordResetAPI(AuthThrottled, APIView):
     def post(self, request):
         data = ResetIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.customer_login_for_reset(email=data.validated_data["email"])
-        if user is not None:
-            uid = urlsafe_base64_encode(force_bytes(user.pk))
-            token = default_token_generator.make_token(user)
-            send_mail(
-                "Reset your password",
-                f"Someone asked to reset the password for {user.email}.\n\n"
-                f"Reset code: uid={uid} token={token}\n"
-                f"Or open: {settings.SITE_URL}/account/reset/{uid}/{token}/\n\n"
-                "If it was not you, ignore this email.",
-                None,
-                [user.email],
-            )
-        return Response({"message": "If that email has an account, a reset link is on its way."},
-                        status=status.HTTP_202_ACCEPTED)
+        services.password_reset_request(email=data.validated_data["email"])
+        return Response({"message": services.RESET_ASKED}, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordResetConfirmAPI(AuthThrottled, APIView):
-    """Set a new password with the uid and token from the reset email; every app token of that login then
-    stops working, so apps sign in again. Anyone holding the emailed token may call it; a wrong or expired
-    token, or a password too weak, is refused (400). Attempts are limited per address (429)."""
+    """Set a new password with the uid and token from the reset email; every app token and browser session of
+    that login then stops working, so apps sign in again. Anyone holding the emailed token may call it; a wrong
+    or expired token, or a password too weak, is refused (400). Attempts are limited per address (429)."""
 
     @extend_schema(tags=["auth"], request=ResetConfirmIn, responses={200: MessageOut})
     def post(self, request):
         data = ResetConfirmIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            pk = force_str(urlsafe_base64_decode(data.validated_data["uid"]))
-            user = get_user_model().objects.get(pk=pk)
-        except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
-            user = None
-        if user is None or not default_token_generator.check_token(user, data.validated_data["token"]):
-            raise ValidationError({"token": ["This reset link is invalid or has expired; ask for a new one."]})
-        services.customer_set_password(user=user, password=data.validated_data["password"])
-        Token.objects.filter(user=user).delete()
+        services.password_reset_confirm(**data.validated_data)
         return Response({"message": "Password changed; sign in with the new one."})
 
 

@@ -1,6 +1,6 @@
-"""Every write about customers: sign-up, the one cart (add, change, remove, choose pickup or delivery,
-merge a guest cart at sign-in, take out what was bought at the till), consent, addresses, and the
-timeline row each touch leaves.
+"""Every write about customers: sign-up, passwords (reset through an emailed link, or changed), the one cart
+(add, change, remove, choose pickup or delivery, merge a guest cart at sign-in, take out what was bought at the
+till), consent, addresses, and the timeline row each touch leaves.
 
 Cart changes lock the cart row first, so two devices changing one cart at once queue up.
 """
@@ -9,11 +9,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Channel, Variant
@@ -22,10 +28,12 @@ from core.inserts import insert
 from core.phones import phone_or_blank
 from core.selects import columns, instances
 from inventory.models import Location
+from notifications.models import OutboxMessage
+from notifications.services import message_queue
 
 from .exceptions import EmailTaken, NotEnoughForCart, NotSoldHere
 from .models import CONSENT_CHANNELS, Address, Cart, CartLine, Customer, Interaction
-from .selectors import CartView, cart_lines, cart_sellable, cart_view_of, cart_where
+from .selectors import CartView, cart_lines, cart_sellable, cart_view_of, cart_where, recipient_for
 from .signals import customer_identified
 
 MAX_LINE_QUANTITY = 99
@@ -99,9 +107,64 @@ def customer_login_for_reset(*, email: str):
     return customer.user
 
 
-def customer_set_password(*, user, password: str) -> None:
+# Passwords ------------------------------------------------------------------------------------
+
+RESET_ASKED = "If that email has an account, a reset link is on its way."  # the same answer for any email
+RESET_LINK_REFUSED = "This reset link is invalid or has expired; ask for a new one."
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> bool:
+    """Email the login of `email` a link to set a new password (through the outbox, by email only). Whether
+    it had an account is returned for the caller's records and must not be told to the asker."""
+    user = customer_login_for_reset(email=email)
+    if user is None:
+        return False
+    uid, token = urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+    link = f"{settings.SITE_URL}{reverse('storefront:password-reset-confirm', args=[uid, token])}"
+    message_queue(template="password_reset", to=recipient_for(user.customer), medium=OutboxMessage.Medium.EMAIL,
+                  context={"uid": uid, "token": token, "email": user.customer.email, "link": link,
+                           "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)})
+    return True
+
+
+def password_reset_login(*, uid: str, token: str):
+    """The login a reset link (its uid and token) is for, or None when the link is wrong, used or expired (a
+    token stops working once the password changes, and after PASSWORD_RESET_TIMEOUT)."""
+    User = get_user_model()
+    try:
+        user = User.objects.get(pk=force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        return None
+    return user if default_token_generator.check_token(user, token) else None
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, password: str):
+    """Set a new password with a reset link's uid and token (used once); refused on the token when the link
+    does not work, on the password when the validators say no. Every session and app token of the login ends."""
+    user = password_reset_login(uid=uid, token=token)
+    if user is None:
+        raise ValidationError({"token": [RESET_LINK_REFUSED]})
+    return _password_replace(user, password)
+
+
+@transaction.atomic
+def customer_change_password(*, user, current_password: str, password: str):
+    """A signed-in shopper changes their password, proving the current one; every other session and app
+    token of the login ends (the caller keeps its own browser session with update_session_auth_hash)."""
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": ["That is not your current password."]})
+    return _password_replace(user, password)
+
+
+def _password_replace(user, password: str):
+    """The new password (checked by the validators) in place of the old. Browser sessions hold a hash of the
+    password, so every session of the login ends; app tokens are deleted, so apps sign in again."""
     user.set_password(_validated_password(password, user))
     user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
+    return user
 
 
 @transaction.atomic

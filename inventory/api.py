@@ -9,6 +9,7 @@ never sees a variant they could not put in a cart, and every variant's `price` i
 with no variant priced on the channel still lists, with no variants and `price_range` null (hiding it
 would cost a scan of every price of the channel per page; see catalog.selectors.product_list).
 """
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
@@ -24,6 +25,7 @@ from rest_framework.views import APIView
 
 from catalog.channels import CHANNEL_HEADER, ChannelMixin
 from catalog.filters import ProductFilter
+from catalog.images import product_images_attach, rendition_height, rendition_url_by_width
 from catalog.models import Product, Variant
 from catalog.selectors import product_list
 from catalog.signals import product_viewed
@@ -118,6 +120,33 @@ class VariantOut(serializers.Serializer):
         return None if day is None else day.isoformat()
 
 
+class ProductImageOut(serializers.Serializer):
+    url = serializers.SerializerMethodField(help_text="The largest rendition (JPEG, at most 1024 pixels wide).")
+    thumbnails = serializers.SerializerMethodField(help_text="Every rendition's URL by its width in pixels.")
+    alt = serializers.CharField(source="alt_text", help_text="What the picture shows, for people who cannot see it.")
+    colour = serializers.CharField(help_text="The variants' colour it shows (their options' `colour`); empty for any.")
+    width = serializers.SerializerMethodField(help_text="Of the largest rendition (`url`), in pixels.")
+    height = serializers.SerializerMethodField(help_text="Of the largest rendition (`url`), in pixels.")
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, image) -> str:
+        return self._absolute(list(rendition_url_by_width(image).values())[-1])
+
+    @extend_schema_field(serializers.DictField(child=serializers.URLField()))
+    def get_thumbnails(self, image) -> dict:
+        return {str(width): self._absolute(url) for width, url in rendition_url_by_width(image).items()}
+
+    def get_width(self, image) -> int:
+        return max(rendition_url_by_width(image))
+
+    def get_height(self, image) -> int:
+        return rendition_height(image, max(rendition_url_by_width(image)))
+
+
 class ProductOut(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.SlugField()
@@ -126,6 +155,7 @@ class ProductOut(serializers.Serializer):
     category = CategoryOut()
     description = serializers.CharField()
     variants = VariantOut(source="listed_variants", many=True)
+    images = ProductImageOut(source="pictures", many=True, help_text="The product's pictures in order.")
     price_range = serializers.SerializerMethodField(
         help_text="Lowest and highest variant price (“from £…”); null when no variant is sold on the channel."
     )
@@ -193,6 +223,13 @@ class NearbyStockOut(serializers.Serializer):
 # Views ----------------------------------------------------------------------------------------
 
 
+class ChannelFilterBackend(DjangoFilterBackend):
+    """Hands the request's channel to the filterset: its price sorts use that channel's prices."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        return {**super().get_filterset_kwargs(request, queryset, view), "channel": view.channel}
+
+
 class ProductViews(ChannelMixin):
     serializer_class = ProductOut
 
@@ -218,16 +255,19 @@ class ProductViews(ChannelMixin):
 
 @extend_schema(tags=["catalog"], parameters=[STORE_PARAM, CHANNEL_PARAM])
 class ProductListAPI(ProductViews, generics.ListAPIView):
-    """Active products by name, with each variant sold on the channel: its price and availability (at `store`,
-    or for delivery). Search by words, a category (with its sub-categories) or a brand. Anyone may call it."""
+    """Active products, with each variant sold on the channel: its price and availability (at `store`, or for
+    delivery). Search by words (most relevant first), a category (with its sub-categories) or a brand; `sort` by
+    price on the channel, newest, most sold in the last 30 days or name (the default without a search). Anyone may
+    call it."""
 
     filterset_class = ProductFilter
+    filter_backends = [ChannelFilterBackend]
     pagination_class = CatalogPagination
 
     def list(self, request, *args, **kwargs):
         store = self.availability_store()
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        products = self.availability_attach(page, store)
+        products = product_images_attach(self.availability_attach(page, store))
         return self.get_paginated_response(self.get_serializer(products, many=True).data)
 
 
@@ -246,7 +286,7 @@ class ProductDetailAPI(ProductViews, generics.RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         store = self.availability_store()
         product = self.get_object()
-        self.availability_attach([product], store)
+        product_images_attach(self.availability_attach([product], store))
         product_viewed.send(sender=type(product), request=request, product=product, channel=self.channel)
         return Response(self.get_serializer(product).data)
 

@@ -3,7 +3,7 @@ after a broker outage or a provider's refusal). A failure is kept on the row wit
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -16,7 +16,10 @@ logger = logging.getLogger(__name__)
 
 def _send(message: OutboxMessage) -> None:
     if message.medium == OutboxMessage.Medium.EMAIL:
-        send_mail(message.subject, message.body, None, [message.recipient])
+        email = EmailMultiAlternatives(message.subject, message.body, None, [message.recipient])
+        if message.html_body:  # messages queued before emails had an HTML part go as they were written
+            email.attach_alternative(message.html_body, "text/html")
+        email.send()
         return
     backend = settings.SMS_BACKEND if message.medium == OutboxMessage.Medium.SMS else settings.MESSENGER_BACKEND
     import_string(backend)().send(to=message.recipient, body=message.body)

@@ -23,7 +23,8 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(max_length=254, help_text="Email address or phone number.")
     template = models.CharField(max_length=64)
     subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
+    body = models.TextField(help_text="The text: an SMS or messenger message, or an email's plain-text part.")
+    html_body = models.TextField(blank=True, help_text="An email's HTML part, sent alongside the text.")
     marketing = models.BooleanField(default=False)
     reference = models.CharField(max_length=64, blank=True,
                                  help_text="What the message is about (order:R…, fulfillment:12, return:RT…): "

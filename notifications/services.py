@@ -1,11 +1,12 @@
 """Writing messages to the outbox. Texts are templates in templates/messages/<name>.<medium>.txt (an
-email's first line is its subject), rendered when queued, so what is sent is what was true then."""
+email's first line is its subject), and an email's HTML part is <name>.email.html; both are rendered when
+queued, so what is sent is what was true then."""
 import logging
 
 from django.conf import settings
 from django.db import transaction
 from django.template import Context
-from django.template.loader import get_template
+from django.template.loader import get_template, select_template
 
 from core.inserts import insert
 
@@ -16,14 +17,22 @@ from .tasks import deliver_message
 logger = logging.getLogger(__name__)
 
 
-def _render(template: str, medium: str, context: dict) -> tuple[str, str]:
-    """The message's text: plain text, so nothing is HTML-escaped (a "Fig & Cedar" candle, a link's "&")."""
+def _render(template: str, medium: str, context: dict) -> tuple[str, str, str]:
+    """The message as (subject, text, HTML). The text is plain, so nothing in it is HTML-escaped (a "Fig & Cedar"
+    candle, a link's "&"); an email's first line is its subject, and an email also gets its HTML part."""
     text = get_template(f"messages/{template}.{medium}.txt").template.render(Context(context, autoescape=False))
     text = text.strip()
-    if medium == OutboxMessage.Medium.EMAIL:
-        subject, _, body = text.partition("\n")
-        return subject.strip(), body.strip()
-    return "", text
+    if medium != OutboxMessage.Medium.EMAIL:
+        return "", text, ""
+    subject, _, body = text.partition("\n")
+    subject, body = subject.strip(), body.strip()
+    return subject, body, _html(template, {**context, "subject": subject, "plain_text": body})
+
+
+def _html(template: str, context: dict) -> str:
+    """An email's HTML part, escaped as HTML: its own messages/<name>.email.html, or for an email without one its
+    text in the shop's layout (messages/_email_text.html), so every email has the shop's name and looks."""
+    return select_template([f"messages/{template}.email.html", "messages/_email_text.html"]).render(context).strip()
 
 
 def message_queue(
@@ -38,9 +47,10 @@ def message_queue(
     for chosen, address in to.media(marketing=marketing):
         if medium is not None and chosen != medium:
             continue
-        subject, body = _render(template, chosen, {**context, "recipient": to, "site_url": settings.SITE_URL})
+        subject, body, html = _render(template, chosen, {**context, "recipient": to, "site_url": settings.SITE_URL,
+                                                         "shop_name": settings.SHOP_NAME})
         message = OutboxMessage(customer_id=to.customer_id, medium=chosen, recipient=address, template=template,
-                                subject=subject, body=body, marketing=marketing, reference=reference)
+                                subject=subject, body=body, html_body=html, marketing=marketing, reference=reference)
         if _saved_once(message):
             messages.append(message)
     if messages:

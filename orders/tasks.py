@@ -2,6 +2,7 @@
 from celery import shared_task
 
 from .engagement import abandoned_cart_reminders
+from .popularity import products_popularity_refresh
 from .services import (
     checkouts_settle_unfinished,
     payments_capture_due,
@@ -39,3 +40,8 @@ def void_stray_authorisations() -> int:
 @shared_task
 def refund_overcharged_payments() -> int:
     return payments_refund_overcharged()
+
+
+@shared_task
+def refresh_popularity() -> int:
+    return products_popularity_refresh()

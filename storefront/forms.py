@@ -15,15 +15,45 @@ from orders.selectors import PickupOption
 
 POSTCODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$", "Enter a postcode, e.g. W1C 1DA.")
 MOBILE_HELP = "For a text when an order is ready to collect or on its way."
+PASSWORD_HELP = "At least 8 characters; not only numbers, not a common password."
+EMAIL_ERRORS = {"required": "Enter your email address.", "invalid": "Enter an email address like name@example.com."}
 
 
 class AddToCartForm(forms.Form):
-    sku = forms.CharField(label="Size and colour", error_messages={"required": "Choose a size and colour first."})
+    """Add the variant the product page's picker names: the view passes it as `chosen` (its options, else
+    the SKU, named it among this product's; None when they name none) or the `problem` with the choice
+    ("That colour is not made in that size…"); cleaned_data["variant"] is what to add."""
+
+    sku = forms.CharField(label="Size and colour", required=False)
     quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=MAX_LINE_QUANTITY, initial=1,
                                   error_messages={"min_value": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
                                                   "max_value": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
                                                   "invalid": f"Choose a whole number from 1 to {MAX_LINE_QUANTITY}.",
                                                   "required": "Say how many you want."})
+
+    def __init__(self, *args, chosen=None, problem: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.chosen, self.problem = chosen, problem
+
+    @classmethod
+    def for_choice(cls, *, sku: str, query) -> "AddToCartForm":
+        """The empty form for the chosen SKU, keeping a sensible quantity that came back with the choice."""
+        try:
+            quantity = cls.base_fields["quantity"].clean(query.get("quantity") or 1)
+        except forms.ValidationError:
+            quantity = 1
+        return cls(initial={"sku": sku, "quantity": quantity})
+
+    def clean(self):
+        data = super().clean()
+        if self.problem:
+            self.add_error("sku", self.problem)
+        elif self.chosen is None:
+            self.add_error("sku", "That size and colour is not sold online; choose another." if data.get("sku")
+                           else "Choose a size and colour first.")
+        else:
+            data["variant"] = self.chosen
+        return data
 
 
 class QuantityForm(forms.Form):
@@ -43,8 +73,7 @@ class NearForm(forms.Form):
 
 
 class SignInForm(forms.Form):
-    email = forms.EmailField(label="Email", error_messages={"required": "Enter your email address.",
-                                                            "invalid": "Enter an email address like name@example.com."})
+    email = forms.EmailField(label="Email", error_messages=EMAIL_ERRORS)
     password = forms.CharField(label="Password", widget=forms.PasswordInput,
                                error_messages={"required": "Enter your password."})
 
@@ -52,11 +81,9 @@ class SignInForm(forms.Form):
 class RegisterForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=80, required=False)
     last_name = forms.CharField(label="Last name", max_length=80, required=False)
-    email = forms.EmailField(label="Email", error_messages={"required": "Enter your email address.",
-                                                            "invalid": "Enter an email address like name@example.com."})
+    email = forms.EmailField(label="Email", error_messages=EMAIL_ERRORS)
     phone = PhoneFormField(label="Mobile number (optional)", required=False, help_text=MOBILE_HELP)
-    password = forms.CharField(label="Password", widget=forms.PasswordInput,
-                               help_text="At least 8 characters; not only numbers, not a common password.",
+    password = forms.CharField(label="Password", widget=forms.PasswordInput, help_text=PASSWORD_HELP,
                                error_messages={"required": "Choose a password."})
     email_consent = forms.BooleanField(label="Email me news and offers (you can change this any time)", required=False)
     sms_consent = forms.BooleanField(label="Text me news and offers at my mobile number", required=False)
@@ -74,6 +101,39 @@ class DetailsForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=80, required=False)
     last_name = forms.CharField(label="Last name", max_length=80, required=False)
     phone = PhoneFormField(label="Mobile number (optional)", required=False, help_text=MOBILE_HELP)
+
+
+class PasswordResetForm(forms.Form):
+    """The email of the account whose password was forgotten."""
+
+    email = forms.EmailField(label="Email", error_messages=EMAIL_ERRORS)
+
+
+class NewPasswordForm(forms.Form):
+    """A new password typed twice; what Django's password validators say of it comes back from the service and
+    is put next to it."""
+
+    password = forms.CharField(label="New password", help_text=PASSWORD_HELP,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               error_messages={"required": "Choose a new password."})
+    password_again = forms.CharField(label="New password again",
+                                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                     error_messages={"required": "Type the new password again."})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password_again") and data["password"] != data["password_again"]:
+            self.add_error("password_again", "This is not the same as the new password above; type it again.")
+        return data
+
+
+class PasswordChangeForm(NewPasswordForm):
+    """The current password, then the new one twice."""
+
+    current_password = forms.CharField(label="Current password",
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                                       error_messages={"required": "Enter your current password."})
+    field_order = ["current_password", "password", "password_again"]
 
 
 class ConsentForm(forms.Form):

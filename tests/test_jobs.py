@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from catalog.models import Channel
+from catalog.services import prices_from_refresh
 from customers.models import Cart, Customer, Interaction
 from customers.selectors import RESUME_SALT, recipient_for
 from customers.services import (
@@ -55,6 +56,7 @@ from notifications.services import message_queue
 from orders.engagement import abandoned_cart_reminders
 from orders.exceptions import PaymentProviderError, VoucherRefused
 from orders.models import Order, Payment, Voucher
+from orders.popularity import products_popularity_refresh
 from orders.selectors import voucher_evaluate
 from orders.services import (
     CheckoutChoice,
@@ -87,6 +89,8 @@ EXPECTED_SCHEDULE = {
     "fulfillment.tasks.charge_pickups_before_lapse": 3600,
     "orders.tasks.report_lapsing_authorisations": 3600,
     "fulfillment.tasks.settle_line_problems": 900,
+    "orders.tasks.refresh_popularity": 3600,
+    "catalog.tasks.refresh_prices_from": 60,
 }
 STORE_EMAIL = "oxford@hearthandthread.example"
 STRIPE_DOWN = "http://127.0.0.1:1"  # nothing listens there
@@ -225,7 +229,7 @@ def counting_sms(settings):
 def test_a_fresh_database_has_every_periodic_job_with_its_interval():
     jobs = PeriodicTask.objects.select_related("interval")
 
-    assert jobs.count() == len(EXPECTED_SCHEDULE) == 15
+    assert jobs.count() == len(EXPECTED_SCHEDULE) == 17
     assert {job.task: (job.interval.every, job.interval.period) for job in jobs} == {
         task: (seconds, "seconds") for task, seconds in EXPECTED_SCHEDULE.items()
     }
@@ -278,6 +282,8 @@ def every_job(now) -> dict[str, int]:
         "fulfillment.tasks.charge_pickups_before_lapse": lambda now: pickups_charge_before_lapse(),
         "orders.tasks.report_lapsing_authorisations": payments_report_lapsing,
         "fulfillment.tasks.settle_line_problems": line_problems_settle,
+        "orders.tasks.refresh_popularity": products_popularity_refresh,
+        "catalog.tasks.refresh_prices_from": prices_from_refresh,
         "notifications.tasks.deliver_pending_messages": lambda now: messages_deliver_pending(),
     }
     assert set(jobs) == set(EXPECTED_SCHEDULE)

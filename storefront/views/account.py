@@ -1,10 +1,11 @@
 """The shopper's account: sign in and register (the guest cart is merged into the account's cart),
-sign out, every order from every channel (and the link that adds orders placed as a guest), their name and
-mobile number, saved addresses and marketing consent."""
+sign out, a forgotten password reset through an emailed link, every order from every channel (and the link
+that adds orders placed as a guest) in the words of the order page, their name and mobile number, their
+password, saved addresses and marketing consent."""
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import authenticate, logout
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -17,7 +18,17 @@ from orders.claims import claim_outcome, guest_orders_claim
 from orders.exceptions import ClaimRefused
 from orders.selectors import order_list
 
-from ..forms import AddressForm, ConsentForm, DetailsForm, RegisterForm, SignInForm
+from ..forms import (
+    AddressForm,
+    ConsentForm,
+    DetailsForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    RegisterForm,
+    SignInForm,
+)
+from ..order_status import order_status_said
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, sign_in, web_channel
 
 
@@ -93,11 +104,51 @@ def sign_out(request):
     return redirect("storefront:home")
 
 
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    """A forgotten password: the shopper gives their email and is emailed a link to choose a new one. The
+    answer is the same whether or not the email has an account; asking is limited like signing in."""
+    form = PasswordResetForm(request.POST if request.method == "POST" else None)
+    if slowed := _slowed_down(request, form, "storefront/account/password_reset.html"):
+        return slowed
+    if request.method == "POST" and form.is_valid():
+        customer_services.password_reset_request(email=form.cleaned_data["email"])
+        messages.success(request, customer_services.RESET_ASKED)
+        return redirect("storefront:password-reset")
+    return render(request, "storefront/account/password_reset.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request, uid: str, token: str):
+    """The emailed link: a new password, typed twice. Once it is set, every session and app token of the
+    login ends and the shopper signs in with it; a link that is wrong, used or expired says so (400)."""
+    if customer_services.password_reset_login(uid=uid, token=token) is None:
+        return render(request, "storefront/account/password_reset_invalid.html",
+                      {"refusal": customer_services.RESET_LINK_REFUSED}, status=400)
+    form = NewPasswordForm(request.POST if request.method == "POST" else None)
+    if slowed := _slowed_down(request, form, "storefront/account/password_reset_confirm.html"):
+        return slowed
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_services.password_reset_confirm(uid=uid, token=token, password=form.cleaned_data["password"])
+        except REFUSALS as refusal:
+            add_errors(form, field_errors(refusal, fields={"password": "password"}))
+        else:
+            messages.success(request, "Your password is changed. Sign in with your new password.")
+            return redirect("storefront:sign-in")
+    return render(request, "storefront/account/password_reset_confirm.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
 @customer_required
 def account(request):
+    """Every order of the customer's, each with the phrase its order page shows (fulfilments prefetched)."""
     customer = customer_for(request)
+    orders = order_list(customer=customer).prefetch_related("fulfillments")[:100]
     return render(request, "storefront/account/orders.html", {
-        "customer": customer, "orders": order_list(customer=customer)[:100],
+        "customer": customer, "orders": [(order, order_status_said(order, order.fulfillments.all()))
+                                         for order in orders],
     })
 
 
@@ -126,6 +177,31 @@ def details(request):
         messages.success(request, "Your details are saved.")
         return redirect("storefront:details")
     return render(request, "storefront/account/details.html", {"form": form, "customer": customer},
+                  status=400 if form.errors else 200)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    """A new password, proven by the current one. This browser stays signed in; every other session and app
+    token of the login ends. Attempts are limited like signing in."""
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None)
+    if slowed := _slowed_down(request, form, "storefront/account/password_change.html"):
+        return slowed
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = customer_services.customer_change_password(
+                user=request.user, current_password=form.cleaned_data["current_password"],
+                password=form.cleaned_data["password"])
+        except REFUSALS as refusal:
+            add_errors(form, field_errors(refusal, fields={"current_password": "current_password",
+                                                           "password": "password"}))
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, "Your password is changed. You are still signed in here; anywhere else "
+                                      "(another browser, the app) signs in again with the new password.")
+            return redirect("storefront:password-change")
+    return render(request, "storefront/account/password_change.html", {"form": form},
                   status=400 if form.errors else 200)
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from catalog.images import product_images_attach
 from customers import services as customer_services
 from customers.identity import remember_guest_cart
 from customers.models import Cart
@@ -36,6 +37,7 @@ def cart_page(request):
     else:
         cart = cart_for(request)
     view = cart_view(cart=cart, channel=web)
+    product_images_attach([l.line.variant.product for l in view.lines])
     return render(request, "storefront/cart.html", {
         "view": view, "vat": _vat(request, cart, view), "needs_sign_in": needs_sign_in, "line_errors": line_errors,
         "quantities": {k: request.POST.get("quantity") for k in line_errors},

@@ -22,6 +22,7 @@ from orders.selectors import order_link_key, order_link_key_valid, order_tax_sum
 from orders.services import order_set_collector
 
 from ..forms import ArrivalForm, CollectorForm, ReturnForm
+from ..order_status import order_status_said
 from ..shopper import REFUSALS, add_errors, customer_for, field_errors, web_channel
 
 
@@ -76,26 +77,6 @@ def _arrived_said(fulfillment: Fulfillment) -> str:
     return f"We know you're here{f' ({where})' if where else ''}: staff are bringing your order out."
 
 
-def _shopper_status(order: Order, rows: list[dict]) -> str:
-    """One phrase for the whole order, as a shopper would say it."""
-    statuses = {row["fulfillment"].status for row in rows}
-    if order.status == Order.Status.CANCELLED:
-        return "Cancelled"
-    if statuses and statuses <= {Fulfillment.Status.COLLECTED}:
-        return "Collected"
-    if statuses and statuses <= {Fulfillment.Status.DELIVERED}:
-        return "Delivered"
-    if Fulfillment.Status.READY in statuses:
-        return "Ready to collect"
-    if statuses & {Fulfillment.Status.SHIPPED, Fulfillment.Status.DELIVERED}:
-        return "On its way" if order.status != Order.Status.FULFILLED else "Sent"
-    if order.status == Order.Status.FULFILLED:
-        return "Completed"
-    if statuses & {Fulfillment.Status.PICKING, Fulfillment.Status.PACKED}:
-        return "Being prepared"
-    return "Placed"
-
-
 @require_http_methods(["GET", "POST"])
 def order_page(request, number: str):
     order = _visible_order(request, number)
@@ -134,7 +115,8 @@ def order_page(request, number: str):
         status = 400 if form.errors else 200
     rows = _fulfillment_rows(order, arrival)
     return render(request, "storefront/order.html", {
-        "order": order, "rows": rows, "status": _shopper_status(order, rows), "form": form,
+        "order": order, "rows": rows, "form": form,
+        "status": order_status_said(order, [row["fulfillment"] for row in rows]),
         "collector_form": collector, "collector_open": order.fulfilment == Order.Fulfilment.PICKUP and
         order.status not in (Order.Status.CANCELLED, Order.Status.FULFILLED),
         "returns": Return.objects.filter(order=order).prefetch_related("lines__order_line").order_by("created_at"),

@@ -1,19 +1,18 @@
 """Browsing: the home page, the catalogue with search and filters, the product page with its variant
 picker, where and from when it can be collected ("in stock at stores near you"), and finding and choosing a
 store (with its opening hours)."""
-from dataclasses import dataclass
-from datetime import date, timedelta
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.filters import ProductFilter
+from catalog.images import product_images_attach
 from catalog.models import Category
+from catalog.search import Sort, product_sort, words_of
 from catalog.selectors import product_list
 from core.redirects import safe_next
 from customers import services as customer_services
@@ -21,14 +20,10 @@ from customers.attribution import view_record
 from customers.models import Interaction
 from inventory.hours import DAY_NAMES, opening_hours_week
 from inventory.models import Location
-from inventory.selectors import (
-    product_availability_attach,
-    product_collection_attach,
-    store_list,
-    stores_near_for_collection,
-)
+from inventory.selectors import product_availability_attach, store_list, stores_near_for_collection
 
 from ..forms import AddToCartForm, NearForm
+from ..picker import choice_query, collect_say, offers_for, picker_build, picker_data
 from ..selectors import place_find
 from ..shopper import (
     REFUSALS,
@@ -62,7 +57,8 @@ def _decorate(products) -> list:
 def home(request):
     web = web_channel()
     store = chosen_store(request)
-    featured = list(product_list(channel=web, sold_only=True)[:8])
+    featured = list(product_sort(product_list(channel=web, sold_only=True), sort=Sort.POPULAR, channel=web)[:8])
+    product_images_attach(featured)
     product_availability_attach(products=featured, channel=web, location=store)
     departments = Category.objects.filter(parent__isnull=True).order_by("name")
     return render(request, "storefront/home.html", {
@@ -73,17 +69,24 @@ def home(request):
 def catalog(request):
     web = web_channel()
     store = chosen_store(request)
-    filters = ProductFilter(data={"search": request.GET.get("q", ""), "category": request.GET.get("category", ""),
-                                  "brand": request.GET.get("brand", "")},
-                            queryset=product_list(channel=web, sold_only=True))
+    q = request.GET.get("q", "")
+    searching = bool(words_of(q))
+    sorts = Sort.CHOICES if searching else [c for c in Sort.CHOICES if c[0] != Sort.RELEVANCE]
+    sort = request.GET.get("sort", "")
+    if sort not in dict(sorts):  # none, or one the page does not offer: the default, as the select shows
+        sort = Sort.RELEVANCE if searching else Sort.NAME
+    filters = ProductFilter(data={"search": q, "category": request.GET.get("category", ""),
+                                  "brand": request.GET.get("brand", ""), "sort": sort},
+                            queryset=product_list(channel=web, sold_only=True), channel=web)
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     products = product_availability_attach(products=page.object_list, channel=web, location=store)
+    product_images_attach(products)
     categories = Category.objects.select_related("parent").order_by("parent__name", "name")
     brands = product_list(channel=web, sold_only=True).exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "storefront/catalog.html", {
-        "page": page, "products": _decorate(products), "q": request.GET.get("q", ""),
+        "page": page, "products": _decorate(products), "q": q, "sort": sort, "sorts": sorts,
         "category": request.GET.get("category", ""), "brand": request.GET.get("brand", ""),
         "categories": categories, "brands": list(brands), "store": store, "query": query.urlencode(),
     })
@@ -120,55 +123,35 @@ def _near_form(request) -> NearForm:
     return NearForm(initial={"near": typed})
 
 
-def day_words(day: date, today: date) -> str:
-    """A collection day as a shopper in the UK says it: "today", "tomorrow", "Wednesday 2 December" (with the
-    year when it is not this one)."""
-    if day == today:
-        return "today"
-    if day == today + timedelta(days=1):
-        return "tomorrow"
-    return dateformat.format(day, "l j F" if day.year == today.year else "l j F Y")
-
-
-@dataclass(frozen=True)
-class CollectSay:
-    """What the product page says about a variant at one store (templates/storefront/_stock_pill.html):
-    `kind` "here" (in stock, collect `when`), "in_store" (in stock, the store does not offer pickup), "sent"
-    (collect `when`, once sent from elsewhere) or "none" (not available to collect)."""
-
-    kind: str
-    store: Location
-    units: int
-    when: str = ""
-
-
-def collect_say(store: Location, units: int, day: date | None, today: date) -> CollectSay:
-    if day is None:
-        return CollectSay("in_store" if units else "none", store, units)
-    return CollectSay("here" if units else "sent", store, units, day_words(day, today))
-
-
 @require_http_methods(["GET", "POST"])
 def product(request, slug: str):
-    """The product; a POST adds the chosen variant to the basket (refusals shown next to the field)."""
+    """The product with its variant picker (storefront.picker); a POST adds the chosen variant to the basket
+    (refusals shown next to the field). Without JavaScript, "Show this choice" sends the basket form by GET:
+    it comes back here as a plain URL of the choice."""
     web = web_channel()
     item = product_list(channel=web).filter(slug=slug).first()
     if item is None:
         raise Http404("No such product.")
+    product_images_attach([item])
+    if "csrfmiddlewaretoken" in request.GET:
+        query = choice_query(product=item, query=request.GET)
+        return redirect(f"{request.path}?{query}" if query else request.path)
     store = chosen_store(request)
     today = timezone.localdate()
-    product_availability_attach(products=[item], channel=web, location=None)
-    delivery_units = {v.sku: v.available for v in item.listed_variants}
-    if store is not None:
-        product_collection_attach(products=[item], channel=web, store=store)
-        for variant in item.listed_variants:
-            variant.at_store = collect_say(store, variant.available, variant.collect_from, today)
-    wanted = request.GET.get("sku") or request.GET.get("variant")
-    # The variant asked for; else the first one in stock where the shopper gets it (their store, else delivery).
-    chosen = next((v for v in item.listed_variants if v.sku == wanted), None) or next(
-        (v for v in item.listed_variants if v.available), None) or next(
-        (v for v in item.listed_variants if delivery_units.get(v.sku)), None) or (
-        item.listed_variants[0] if item.listed_variants else None)
+    offers = offers_for(product=item, channel=web, store=store, today=today)
+    pick = picker_build(offers=offers, query=request.GET)
+    form = AddToCartForm.for_choice(sku=pick.chosen.variant.sku if pick.chosen else "", query=request.GET)
+    if request.method == "POST":
+        posted = picker_build(offers=offers, query=request.POST, fallback=False)
+        form = AddToCartForm(request.POST, chosen=posted.chosen.variant if posted.chosen else None,
+                             problem=posted.problem)
+        added = _add_to_cart(request, form)
+        if added is not None:
+            messages.success(request, f"Added {form.cleaned_data['quantity']} × {added.name} to your basket.")
+            return redirect("storefront:cart")
+        if posted.chosen is not None or posted.problem:
+            pick = posted
+    chosen = pick.chosen.variant if pick.chosen else None
     near = NearForm(data=request.GET if {"near", "lat", "lng"} & set(request.GET) else None)
     lat, lng, where, near_error = _point(request, near, store)
     nearby = []
@@ -176,39 +159,26 @@ def product(request, slug: str):
         nearby = [(row, collect_say(row.location, row.sellable, row.collect_from, today))
                   for row in stores_near_for_collection(variant=chosen, channel=web, latitude=lat, longitude=lng,
                                                         limit=5)]
-    form = AddToCartForm(initial={"sku": chosen.sku if chosen else "", "quantity": 1})
-    if request.method == "POST":
-        form = AddToCartForm(request.POST)
-        added = _add_to_cart(request, form, item)
-        if added is not None:
-            messages.success(request, f"Added {form.cleaned_data['quantity']} × "
-                                      f"{added.name} to your basket.")
-            return redirect("storefront:cart")
-        chosen = next((v for v in item.listed_variants if v.sku == request.POST.get("sku")), chosen)
     if request.method == "GET":
         view_record(request=request, kind=Interaction.Kind.PRODUCT_VIEWED, reference=f"product:{item.slug}",
                     channel=web)
     return render(request, "storefront/product.html", {
-        "product": item, "chosen": chosen, "store": store, "delivery_units": delivery_units,
-        "delivery_available": delivery_units.get(chosen.sku, 0) if chosen else 0,
-        "form": form,
+        "product": item, "picker": pick, "offer": pick.chosen, "chosen": chosen, "store": store, "form": form,
+        "sku_error": " ".join(form.errors.get("sku", [])) or pick.problem,
+        "picker_data": picker_data(picker=pick, offers=offers),
         "near": near if near.is_bound else _near_form(request),
         "near_error": near_error, "where": where, "nearby": nearby, "point_known": lat is not None,
     }, status=400 if form.errors else 200)
 
 
-def _add_to_cart(request, form: AddToCartForm, item):
+def _add_to_cart(request, form: AddToCartForm):
     """The variant the form added to the cart, or None with the reasons on the form (nothing changed)."""
     if not form.is_valid():
         return None
-    variant = next((v for v in item.listed_variants if v.sku == form.cleaned_data["sku"]), None)
-    if variant is None:
-        form.add_error("sku", "That size and colour is not sold online; choose another.")
-        return None
     try:
-        customer_services.cart_add_line(cart=cart_for(request, create=True), variant=variant,
+        customer_services.cart_add_line(cart=cart_for(request, create=True), variant=form.cleaned_data["variant"],
                                         quantity=form.cleaned_data["quantity"], channel=web_channel())
-        return variant
+        return form.cleaned_data["variant"]
     except REFUSALS as refusal:
         add_errors(form, field_errors(refusal, fields={"quantity": "quantity", "sku": "sku"}, default="quantity"))
         return None

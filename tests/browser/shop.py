@@ -1,5 +1,6 @@
 """Shared steps for the storefront's browser journeys: a store staff login, and what a shopper does on the
 product, basket and checkout pages (the shop itself is tests.factories.stock_the_shop)."""
+import re
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
@@ -24,13 +25,15 @@ def store_staff(*, store, username="counter", password="counter-pass-1"):
     return role_assign(user=user, role=STORE_STAFF, stores=[store]), password
 
 
+def choice(page, option: str, value: str):
+    """The picker's radio button for one value of an option ("Size", "M")."""
+    return page.get_by_role("group", name=re.compile(f"^{option}")).get_by_role("radio", name=value, exact=True)
+
+
 def add_to_basket(page, screens, *, product: str, size: str, quantity: int = 1):
     page.get_by_role("link", name="Shop", exact=True).click()
     page.get_by_role("link", name=product).first.click()
-    choice = page.get_by_role("radio", name=f"Size {size}")
-    if not choice.is_checked():  # picking another size reloads the page with that size's stock
-        choice.check()
-        page.wait_for_url(f"**sku=*{size}*")
+    choice(page, "Size", size).check()  # the picker shows that size's price and stock without a reload
     page.get_by_label("Quantity").fill(str(quantity))
     screens.take(page, f"product page {product} {size}")
     page.get_by_role("button", name="Add to basket").click()

@@ -7,7 +7,7 @@ from fulfillment.models import Fulfillment
 from orders.models import Order
 from tests.factories import stock_the_shop
 
-from .shop import GOOD_CARD, at, fill_card, store_staff
+from .shop import GOOD_CARD, at, choice, fill_card, store_staff
 
 OXFORD_STREET = {"latitude": 51.5150, "longitude": -0.1420}
 
@@ -33,21 +33,23 @@ def test_a_shopper_collects_a_card_paid_order_from_a_store_they_found_nearby(chr
     screens.take(page, "search results")
 
     page.get_by_role("link", name="Organic Tee").click()
-    page.get_by_role("radio", name="Size L").check()
-    page.wait_for_url("**sku=TEE-NAVY-L**")
-    assert page.get_by_role("radio", name="Size L").is_checked()
-    assert "not available for delivery" in page.get_by_role("radio", name="Size L").locator("..").inner_text()
+    choice(page, "Size", "L").check()
+    page.wait_for_url("**size=L**")
+    assert choice(page, "Size", "L").is_checked()
+    assert page.locator("#stock").inner_text() == "Out of stock"
     screens.take(page, "product page size L")
-    page.get_by_role("radio", name="Size M").check()
-    page.wait_for_url("**sku=TEE-NAVY-M**")
+    choice(page, "Size", "M").check()
+    page.wait_for_url("**size=M**")
+    assert page.locator("#stock").inner_text() == "Only 5 left"
     page.get_by_role("button", name="Use my location").click()
     page.wait_for_url("**lat=**")
     stores_near = page.get_by_role("complementary", name="In stock at stores near you")
-    assert "London Oxford Street" in stores_near.inner_text() and "5 in stock" in stores_near.inner_text()
+    assert "London Oxford Street" in stores_near.inner_text() and "Only 5 left" in stores_near.inner_text()
     screens.take(page, "stock near me")
     stores_near.get_by_role("button", name="Make this my store").first.click()
     page.get_by_text("Your store is now London Oxford Street.").wait_for()
-    assert "5 at London Oxford Street" in page.get_by_role("radio", name="Size M").locator("..").inner_text()
+    assert choice(page, "Size", "M").is_checked()
+    assert page.locator("#collect-at-store").inner_text().startswith("In stock at London Oxford Street")
     page.get_by_label("Quantity").fill("2")
     screens.take(page, "product page with my store")
     page.get_by_role("button", name="Add to basket").click()

@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 
 from customers.models import Customer, Interaction
 from customers.services import customer_login_for_reset
+from notifications.delivery import messages_deliver_pending
 from tests.customers.conftest import PASSWORD, app_client, browser
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,7 @@ def test_signing_out_of_the_app_revokes_its_token(ada):
 
 def test_password_reset_mails_a_link_that_sets_a_new_password_once(api, ada):
     asked = api.post("/api/v1/auth/password-reset/", {"email": "ada@EXAMPLE.com"}, format="json")
+    messages_deliver_pending()
     uid, token = re.search(r"uid=(\S+) token=(\S+)", mail.outbox[0].body).groups()
 
     done = api.post("/api/v1/auth/password-reset/confirm/",
@@ -99,6 +101,7 @@ def test_password_reset_mails_a_link_that_sets_a_new_password_once(api, ada):
 def test_password_reset_for_an_unknown_email_answers_the_same_and_sends_nothing(api):
     asked = api.post("/api/v1/auth/password-reset/", {"email": "nobody@example.com"}, format="json")
 
+    assert messages_deliver_pending() == 0
     assert asked.status_code == 202 and mail.outbox == []
 
 

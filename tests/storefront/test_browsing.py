@@ -1,5 +1,7 @@
 """Browsing without a browser: search and filters, the product page's stock near you, the store finder,
 and adding to the basket refused next to the field with nothing changed."""
+import re
+
 import pytest
 
 from customers.models import Cart, CartLine
@@ -26,13 +28,14 @@ def test_search_finds_by_name_brand_or_sku_and_filters_narrow_it(browser, goods)
     assert "Nothing matches that." in page(nothing) and title(nothing) == "Search: chandelier · Hearth & Thread"
 
 
-def test_the_product_page_shows_each_variant_with_price_and_the_stores_near_a_postcode(browser, goods, store):
+def test_the_product_page_shows_each_size_with_the_price_and_the_stores_near_a_postcode(browser, goods, store):
     response = browser.get("/shop/organic-tee/", {"sku": "TEE-NAVY-M", "near": "W1C 1DA"})
     html = page(response)
-    assert title(response) == "Organic Tee (M, Navy) · Hearth & Thread"
-    assert "Size M · Colour Navy — £20.00" in html and "Size L · Colour Navy — £20.00" in html
+    assert title(response) == "Organic Tee (Navy, M) · Hearth & Thread"
+    assert re.findall(r'name="size" id="[^"]+" value="(\w+)"', html) == ["M", "L"]
+    assert '<p class="price" id="price" data-price>£20.00</p>' in html
     assert "Nearest to W1C (London)" in html
-    assert "London Oxford Street" in html and "5 in stock" in html
+    assert "London Oxford Street" in html and "Only 5 left" in html
 
 
 def test_a_postcode_or_town_with_none_of_our_stores_still_finds_the_nearest(browser, goods, store, other_store):
@@ -61,7 +64,8 @@ def test_the_store_finder_lists_the_nearest_store_first(browser, goods, store, o
 def test_choosing_a_store_shows_its_stock_on_the_product_page(browser, goods, store):
     browser.post("/stores/choose/", {"store": store.code})
     html = page(browser.get("/shop/organic-tee/"))
-    assert "Your store: <strong>London Oxford Street</strong>" in html and "5 at London Oxford Street" in html
+    assert "Your store: <strong>London Oxford Street</strong>" in html
+    assert "In stock</span> at London Oxford Street — collect" in html
 
 
 def test_adding_more_than_can_be_supplied_says_so_next_to_the_quantity_and_adds_nothing(browser, goods):

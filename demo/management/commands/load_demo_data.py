@@ -10,13 +10,17 @@ from django.db.models import Sum
 from tqdm import tqdm
 
 from catalog.models import Product, Variant
+from catalog.services import prices_from_refresh
 from customers.models import Customer
 from inventory.models import Location, StockLevel
 from orders.models import Order
+from orders.popularity import products_popularity_refresh
 
+from ...assortment import CATEGORY_PLANS
 from ...catalog import build_catalog, upsert_categories, upsert_prices, upsert_products, upsert_variants
 from ...history import DAYS, MIN_DAYS, history_loaded, history_weeks, load_history
 from ...local_stripe import local_stripe
+from ...pictures import upsert_pictures
 from ...places import STORES, WAREHOUSES, upsert_locations
 from ...stock import stock_location
 
@@ -38,7 +42,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         weeks = 0 if history_loaded() else history_weeks(max(history_days, 0))
         progress = tqdm(
-            total=4 + len(STORES) + len(WAREHOUSES) + weeks, unit="step", file=options.get("stderr") or sys.stderr,
+            total=4 + len(CATEGORY_PLANS) + len(STORES) + len(WAREHOUSES) + weeks, unit="step",
+            file=options.get("stderr") or sys.stderr,
             disable=options["verbosity"] < 1, bar_format="{desc:<28}{bar}| {n_fmt}/{total_fmt} [{elapsed}]",
         )
         with progress:
@@ -63,6 +68,12 @@ class Command(BaseCommand):
                 upsert_prices(catalog, variants)
             progress.update()
 
+            def pictures_done(plan) -> None:
+                progress.set_description(f"pictures: {plan.name.lower()}")
+                progress.update()
+
+            upsert_pictures(catalog, category_done=pictures_done)
+
             in_catalog_order = [variants[v.sku] for v in catalog.variants]
             for location in locations:
                 progress.set_description(f"stock {location.code}")
@@ -76,6 +87,8 @@ class Command(BaseCommand):
 
                 with local_stripe():  # card payments need a Stripe double: the one configured, or one for the load
                     load_history(days=history_days, week_done=week_done)
+            products_popularity_refresh()  # "Popular right now" from the history, without waiting for the hourly job
+            prices_from_refresh()  # the price sorts' kept lowest prices, without waiting for the minutely job
 
         if options["verbosity"] >= 1:
             self.stdout.write(self.style.SUCCESS(self._summary(time.monotonic() - started)))
