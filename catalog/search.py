@@ -224,12 +224,12 @@ def _singular(word: str) -> str:
 
 
 def _fallback(words: list[str], code: str) -> tuple[Q, Expression]:
-    """Every word (its plural ending dropped) in the name, brand or description, or in an SKU or barcode (so a code
-    needs nothing of its own); those with every word in the name first."""
+    """Every word (its plural ending dropped) in the name, brand or description, or in an active variant's SKU,
+    barcode or option values ("navy"; so a code needs nothing of its own); those with every word in the name first."""
     found, in_name = Q(), Q()
     for word in map(_singular, words):
         coded = Variant.objects.filter(product=OuterRef("pk"), is_active=True).filter(
-            Q(sku__icontains=word) | Q(barcode__icontains=word))
+            Q(sku__icontains=word) | Q(barcode__icontains=word) | Q(options__icontains=word))
         found &= Q(name__icontains=word) | Q(brand__icontains=word) | Q(description__icontains=word) | Q(Exists(coded))
         in_name &= Q(name__icontains=word)
     return found, Case(When(in_name, then=Value(1.0)), default=Value(0.0), output_field=FloatField())

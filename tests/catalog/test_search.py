@@ -91,6 +91,12 @@ def test_a_word_finds_every_product_with_it_in_the_name_brand_or_description(sho
     assert found("chandelier") == []
 
 
+def test_a_colour_and_a_kind_find_that_colours_products_only(shop):
+    names = found("navy jumper")  # the colour is in the variants' options, on PostgreSQL and SQLite alike
+
+    assert JUMPER in names and LAMBSWOOL not in names and TOTE not in names
+
+
 def test_every_word_must_match(shop):
     assert found("merino jeans") == []
 
