@@ -4,7 +4,7 @@ import django_filters
 from django.db.models.expressions import RawSQL
 
 from .models import Category, Channel, Product
-from .search import Sort, product_search, product_sort, words_of
+from .search import Sort, product_search, product_sort, sort_chosen
 from .selectors import channel_named
 
 
@@ -62,6 +62,5 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        searching = bool(words_of(self.form.cleaned_data.get("search") or ""))
-        sort = self.form.cleaned_data.get("sort") or (Sort.RELEVANCE if searching else Sort.NAME)
+        sort = sort_chosen(self.form.cleaned_data.get("sort"), q=self.form.cleaned_data.get("search") or "")
         return product_sort(queryset, sort=sort, channel=self.channel or channel_named(Channel.WEB))

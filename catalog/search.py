@@ -50,6 +50,14 @@ class Sort:
     ]
 
 
+def sort_chosen(sort: str | None, *, q: str) -> str:
+    """The order a list is put in: `sort` when it is one a list searched (or not) for `q` offers, else the default,
+    relevance when searching and name when not (relevance means nothing without a search)."""
+    searching = bool(words_of(q))
+    offered = {value for value, _ in Sort.CHOICES if searching or value != Sort.RELEVANCE}
+    return sort if sort in offered else Sort.RELEVANCE if searching else Sort.NAME
+
+
 def words_of(q: str) -> list[str]:
     """The words of a search, lower case, apostrophes dropped ("Men's" is "mens"), at most MAX_WORDS."""
     found = (re.sub(r"['’]", "", w.lower())[:MAX_WORD] for w in _WORD.findall(q))

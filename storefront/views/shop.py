@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from catalog.filters import ProductFilter
 from catalog.images import product_images_attach
 from catalog.models import Category
-from catalog.search import Sort, product_sort, words_of
+from catalog.search import Sort, product_sort, sort_chosen, words_of
 from catalog.selectors import product_list
 from core.redirects import safe_next
 from customers import services as customer_services
@@ -70,11 +70,8 @@ def catalog(request):
     web = web_channel()
     store = chosen_store(request)
     q = request.GET.get("q", "")
-    searching = bool(words_of(q))
-    sorts = Sort.CHOICES if searching else [c for c in Sort.CHOICES if c[0] != Sort.RELEVANCE]
-    sort = request.GET.get("sort", "")
-    if sort not in dict(sorts):  # none, or one the page does not offer: the default, as the select shows
-        sort = Sort.RELEVANCE if searching else Sort.NAME
+    sort = sort_chosen(request.GET.get("sort"), q=q)  # one the page does not offer: the default, as the select shows
+    sorts = [c for c in Sort.CHOICES if c[0] != Sort.RELEVANCE or words_of(q)]
     filters = ProductFilter(data={"search": q, "category": request.GET.get("category", ""),
                                   "brand": request.GET.get("brand", ""), "sort": sort},
                             queryset=product_list(channel=web, sold_only=True), channel=web)
@@ -132,10 +129,10 @@ def product(request, slug: str):
     item = product_list(channel=web).filter(slug=slug).first()
     if item is None:
         raise Http404("No such product.")
-    product_images_attach([item])
     if "csrfmiddlewaretoken" in request.GET:
         query = choice_query(product=item, query=request.GET)
         return redirect(f"{request.path}?{query}" if query else request.path)
+    product_images_attach([item])
     store = chosen_store(request)
     today = timezone.localdate()
     offers = offers_for(product=item, channel=web, store=store, today=today)
