@@ -9,7 +9,8 @@ bulk inserts (the search triggers keep each document); runs the popularity and l
 VACUUM ANALYZE. Then times typical searches (single words, plurals, colour + kind, typos, brands, prefixes, codes),
 each with every sort, after a warm-up round, and prints p50/p95/max per kind of search, per sort and overall,
 against the target (p95 < 30 ms), where the time goes, and a page without a search for reference; for the API's
-list and for the shop's (which lists only what can be bought). --alternatives also times the designs not chosen
+list and for the shop's (which lists only what can be bought); then the same searches as whole requests (the API's
+JSON, the shop's catalogue page) through Django's test client. --alternatives also times the designs not chosen
 (popularity summed from order lines, prices worked out for every match, typos by trigram over product names).
 Drops the database unless --keep; --reuse times a kept one. Other work on the machine inflates the figures.
 
@@ -214,6 +215,34 @@ def benchmark(rng: random.Random, *, rounds: int) -> None:
         print(f"  {q!r:<14} {count:>5}  {', '.join(slug for slug, _ in rows[:3])}")
 
 
+def over_http(*, rounds: int) -> None:
+    """Whole requests through Django's test client (no server or network): the API's list as JSON, and the shop's
+    catalogue page as HTML (with its counts, availability, picture reads and the brand filter)."""
+    import warnings
+
+    from django.conf import settings
+    from django.test import Client
+
+    warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic here: static files unused
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    client = Client()
+    queries = [q for kind, found in QUERIES.items() if kind != "code" for q in found]
+
+    def get(path: str, params: dict) -> None:
+        response = client.get(path, params)
+        assert response.status_code == 200, (path, params, response.status_code)
+
+    print(f"\nWhole requests (Django's test client), {rounds} rounds of {len(queries)} searches in the default order:")
+    for label, path, param in (("API /api/v1/products/", "/api/v1/products/", "search"), ("shop /shop/", "/shop/", "q")):
+        for q in queries:  # warm-up
+            get(path, {param: q})
+        samples = [t for _ in range(rounds) for q in queries
+                   for t in timed(lambda: get(path, {param: q}), 1)]  # noqa: B023 (called at once)
+        print("  " + summary(label, samples))
+
+
 def alternatives(rng: random.Random, *, rounds: int) -> None:
     """The designs not chosen, timed on the same data."""
     from django.db import connection, transaction
@@ -332,6 +361,7 @@ def main() -> None:
         vacuum()
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work inflates the p95)")
         benchmark(rng, rounds=args.rounds)
+        over_http(rounds=args.rounds)
         if args.alternatives:
             alternatives(rng, rounds=args.rounds)
     finally:

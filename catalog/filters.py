@@ -1,24 +1,10 @@
 """Product filters for the catalog API and anything else that lists products: free-text search (catalog.search),
 a category with everything beneath it, a brand, and the order."""
 import django_filters
-from django.db.models.expressions import RawSQL
 
-from .models import Category, Channel, Product
+from .models import Channel, Product
 from .search import Sort, product_search, product_sort, sort_chosen
-from .selectors import channel_named
-
-
-def category_subtree_sql(slug: str) -> RawSQL:
-    """The ids of the category named by `slug` and of every category beneath it, as a subquery
-    (a recursive CTE that PostgreSQL and SQLite both run; UNION stops at a cycle)."""
-    table = Category._meta.db_table
-    return RawSQL(
-        f"WITH RECURSIVE subtree(id) AS ("
-        f" SELECT id FROM {table} WHERE slug = %s"
-        f" UNION SELECT c.id FROM {table} c JOIN subtree ON c.parent_id = subtree.id"
-        f") SELECT id FROM subtree",
-        [slug],
-    )
+from .selectors import category_subtree_ids, channel_named
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -55,7 +41,7 @@ class ProductFilter(django_filters.FilterSet):
         return product_search(queryset, q=value, ranked=self.form.cleaned_data.get("sort") in (None, "", Sort.RELEVANCE))
 
     def filter_category(self, queryset, name, value):
-        return queryset.filter(category_id__in=category_subtree_sql(value.strip()))
+        return queryset.filter(category_id__in=category_subtree_ids(value.strip()))
 
     def filter_sort(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset, whatever the other filters did

@@ -9,10 +9,9 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .filters import category_subtree_sql
 from .images import picture_files, picture_files_write, picture_read, renditions_missing
 from .models import Category, Channel, Product, ProductImage, ProductPriceFrom, Range, Variant
-from .selectors import lowest_price_sql
+from .selectors import category_subtree_ids, lowest_price_sql
 
 
 @transaction.atomic
@@ -23,7 +22,7 @@ def range_add_variants(*, range_: Range, category: Category | None = None, brand
         return 0
     variants = Variant.objects.filter(is_active=True)
     if category is not None:
-        variants = variants.filter(product__category_id__in=category_subtree_sql(category.slug))
+        variants = variants.filter(product__category_id__in=category_subtree_ids(category.slug))
     if brand.strip():
         variants = variants.filter(product__brand__iexact=brand.strip())
     new = list(variants.exclude(ranges=range_).values_list("pk", flat=True))

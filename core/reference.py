@@ -1,5 +1,6 @@
 """Small reference tables read on every cart change and checkout (sales channels, stores, tax rates,
-delivery methods and rates), kept in each process's memory instead of read from the database each time.
+delivery methods and rates) or product list (the category tree), kept in each process's memory instead of
+read from the database each time.
 
 A change to any of them through the ORM (the admin, imports, data migrations, shell) writes a new token
 to the shared cache, at once and again when its transaction commits; each process compares that token
@@ -17,7 +18,7 @@ from django.db.models.signals import post_delete, post_save
 T = TypeVar("T")
 
 TOKEN_KEY = "reference-tables:token"
-WATCHED = {"catalog.Channel", "catalog.TaxRate", "inventory.Location", "orders.DeliveryMethod", "orders.DeliveryRate",
+WATCHED = {"catalog.Category", "catalog.Channel", "catalog.TaxRate", "inventory.Location", "orders.DeliveryMethod", "orders.DeliveryRate",
            "orders.RoutingPolicy", "orders.RoutingRule"}
 _memory: dict = {"token": None, "values": {}}
 

@@ -13,7 +13,7 @@ from catalog.filters import ProductFilter
 from catalog.images import product_images_attach
 from catalog.models import Category
 from catalog.search import Sort, product_sort, sort_chosen, words_of
-from catalog.selectors import product_list
+from catalog.selectors import brands_sold, product_list
 from core.redirects import safe_next
 from customers import services as customer_services
 from customers.attribution import view_record
@@ -79,13 +79,12 @@ def catalog(request):
     products = product_availability_attach(products=page.object_list, channel=web, location=store)
     product_images_attach(products)
     categories = Category.objects.select_related("parent").order_by("parent__name", "name")
-    brands = product_list(channel=web, sold_only=True).exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "storefront/catalog.html", {
         "page": page, "products": _decorate(products), "q": q, "sort": sort, "sorts": sorts,
         "category": request.GET.get("category", ""), "brand": request.GET.get("brand", ""),
-        "categories": categories, "brands": list(brands), "store": store, "query": query.urlencode(),
+        "categories": categories, "brands": brands_sold(channel=web), "store": store, "query": query.urlencode(),
     })
 
 

@@ -248,6 +248,39 @@ def test_a_range_change_forgets_every_kept_price(shop):
     assert ProductPriceFrom.objects.count() == 0
 
 
+@pytest.mark.postgres
+def test_the_shop_lists_only_what_can_be_bought_from_the_kept_prices_and_sees_changes_since_at_once(shop):
+    web = Channel.objects.get(code=Channel.WEB)
+    scarf = ProductFactory(name="Plain Scarf", category=Category.objects.get(slug="bags"))
+    unpriced = VariantFactory(product=scarf, options={"colour": "Red"})
+
+    def in_shop() -> set[str]:
+        return set(product_list(channel=web, sold_only=True).values_list("name", flat=True))
+
+    prices_from_refresh()
+    assert ProductPriceFrom.objects.get(product=scarf, channel=web).amount is None
+    assert in_shop() == {JUMPER, LAMBSWOOL, CARDIGAN, JEANS, TOTE}
+
+    # The kept row is what answers: one saying (wrongly) that nothing is sold hides the product
+    ProductPriceFrom.objects.filter(product=shop[JEANS], channel=web).update(amount=None)
+    assert JEANS not in in_shop()
+
+    Variant.objects.filter(product=shop[TOTE]).update(is_active=False)  # the triggers forget these rows
+    PriceFactory(variant=unpriced, channel=web, amount="12.00")
+    assert in_shop() == {JUMPER, LAMBSWOOL, CARDIGAN, "Plain Scarf"}
+
+
+def test_a_category_lists_what_is_beneath_it_including_a_sub_category_added_since(shop, client):
+    assert api_names(client, category="women") == [CARDIGAN, LAMBSWOOL, JUMPER]
+
+    socks = CategoryFactory(name="Socks", slug="women-socks", parent=Category.objects.get(slug="women-knitwear"))
+    sell(ProductFactory(name="Bed Socks", category=socks), web_prices=["9.00"], colour="Navy")
+
+    assert api_names(client, category="women") == ["Bed Socks", CARDIGAN, LAMBSWOOL, JUMPER]
+    assert api_names(client, category="women-socks") == ["Bed Socks"]
+    assert api_names(client, category="no-such-thing") == []
+
+
 # The search document follows the catalogue (PostgreSQL) --------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from customers.models import Cart, CartLine
+from tests.factories import ProductFactory
 
 from .helpers import error_next_to, page, title
 
@@ -26,6 +27,15 @@ def test_search_finds_by_name_brand_or_sku_and_filters_narrow_it(browser, goods)
     assert "Harbour Hoodie" in by_brand and "Organic Tee" not in by_brand
     nothing = browser.get("/shop/", {"q": "chandelier"})
     assert "Nothing matches that." in page(nothing) and title(nothing) == "Search: chandelier · Hearth & Thread"
+
+
+def test_the_brand_filter_offers_the_brands_one_can_buy(browser, goods):
+    ProductFactory(name="Unpriced Lamp", brand="Lumen")  # nothing of it is sold: its brand would find nothing
+
+    html = page(browser.get("/shop/"))
+
+    brands = html.split('<select id="brand" name="brand">')[1].split("</select>")[0]
+    assert re.findall(r'<option value="([^"]*)"', brands) == ["", "Fjordline", "Northwind"]
 
 
 def test_the_product_page_shows_each_size_with_the_price_and_the_stores_near_a_postcode(browser, goods, store):
