@@ -124,6 +124,10 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # No JIT: every query here is short, and PostgreSQL's JIT spent 30-80 ms compiling a broad search's price sort
     # that runs in 40 ms without it (bench/search.py).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # The hot paths' fixed SQL as prepared statements (core.inserts.prepared_cursor; Django's own queries are never
+    # prepared). Off for a connection pooler that cannot keep them (PgBouncer before 1.21 in transaction mode).
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

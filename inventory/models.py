@@ -333,13 +333,16 @@ class Reservation(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", db_index=False)
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "expires_at"], name="reservation_expiry_scan")]
+        # A constraint, not unique=True, which on PostgreSQL also builds a LIKE index that nothing reads and every
+        # hold wrote to (bench/stock_reserve.py)
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="reservation_idempotency_key_once")]
 
     def __str__(self) -> str:
         return f"Reservation {self.pk} ({self.status})"

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from catalog.models import Channel, Variant
 from core.exceptions import InvalidTransition
-from core.inserts import insert, insert_sql, saved_as
+from core.inserts import insert, insert_sql, prepared_cursor, saved_as
 
 from .exceptions import InsufficientStock, InvalidQuantity, ReservationExpired, ShortLine, StockConflict
 from .models import (
@@ -518,18 +518,16 @@ def stock_reserve(
     reservation = Reservation(channel=channel, reference=reference, actor=actor, created_at=now,
                               expires_at=now + (hold_for or settings.STOCK_RESERVATION_HOLD),
                               idempotency_key=idempotency_key)
-    merged = _merged(changes)
-    held = [ReservationLine(reservation=reservation, location_id=c.location_id, variant_id=c.variant_id,
-                            quantity=c.deltas["reserved"]) for c in merged]
+    merged = _merged(changes) if len(changes) > 1 else changes
     try:
         with transaction.atomic(savepoint=savepoint or bool(idempotency_key)):
             if connection.vendor == "postgresql":
-                _hold_at_once(reservation, held, merged, keep_safety_stock=channel.is_online)
+                held = _hold_at_once(reservation, merged, keep_safety_stock=channel.is_online)
             else:  # the document rows first, then the stock rows: the same order, in more statements
                 insert([reservation])
-                for line in held:
-                    line.reservation = reservation
-                insert(held)
+                held = insert([ReservationLine(reservation=reservation, location_id=c.location_id,
+                                               variant_id=c.variant_id, quantity=c.deltas["reserved"])
+                               for c in merged])
                 _write(merged, reference=f"reservation:{reservation.pk}", actor=actor, note="",
                        idempotency_key=None, keep_safety_stock=channel.is_online)
     except IntegrityError:
@@ -563,32 +561,42 @@ WITH hold AS (
 UPDATE inventory_stocklevel SET reserved = reserved + %s
  WHERE location_id = %s AND variant_id = %s AND on_hand >= committed + reserved + unavailable + %s{floor}
 RETURNING (SELECT id FROM hold), (SELECT array_agg(id ORDER BY id) FROM line), (SELECT id FROM ledger)"""
+_HOLD_SQL_BY_SHAPE: dict[tuple[int, bool], str] = {}  # by (lines, safety stock kept)
 
 
-def _hold_at_once(reservation: Reservation, held: list[ReservationLine], merged: list[_Change], *,
-                  keep_safety_stock: bool) -> None:
+def _hold_at_once(reservation: Reservation, merged: list[_Change], *, keep_safety_stock: bool
+                  ) -> list[ReservationLine]:
     """stock_reserve on PostgreSQL: three round trips for a one-line hold (BEGIN, this, COMMIT) where the ORM
-    took five; each further line is one more guarded UPDATE with its ledger row, in (variant, location) order."""
+    took five; each further line is one more guarded UPDATE with its ledger row, in (variant, location) order.
+    Returns the hold's lines, made as a query would make them (positional values: the ORM's keyword path cost
+    more CPU than the statement, bench/stock_reserve.py)."""
     first, r = merged[0], reservation
     sellable_online_pending()
-    sql = _HOLD_SQL.format(values=", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * len(held)),
-                           floor=" + safety_stock" if keep_safety_stock else "")
+    key = (len(merged), keep_safety_stock)
+    sql = _HOLD_SQL_BY_SHAPE.get(key)
+    if sql is None:
+        sql = _HOLD_SQL_BY_SHAPE[key] = _HOLD_SQL.format(
+            values=", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * len(merged)),
+            floor=" + safety_stock" if keep_safety_stock else "")
     quantity = first.deltas["reserved"]
     params = [r.status, r.channel_id, r.reference, r.expires_at, r.created_at, r.actor_id, r.idempotency_key,
-              *[v for n, line in enumerate(held) for v in (n, line.location_id, line.variant_id, line.quantity)],
+              *[v for n, c in enumerate(merged) for v in (n, c.location_id, c.variant_id, c.deltas["reserved"])],
               first.location_id, first.variant_id, first.reason, quantity, r.actor_id, r.created_at,
               quantity, first.location_id, first.variant_id, quantity]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:  # the first line is short: the rows written by this statement go with the rollback
         _refuse(merged, keep_safety_stock)
     saved_as(reservation, row[0])
-    for line, pk in zip(held, row[1], strict=True):
-        line.reservation = reservation
-        saved_as(line, pk)
-    _write(merged[1:], reference=f"reservation:{reservation.pk}", actor=reservation.actor, note="",
-           idempotency_key=None, keep_safety_stock=keep_safety_stock)
+    held = [ReservationLine(pk, r.pk, c.location_id, c.variant_id, c.deltas["reserved"])
+            for pk, c in zip(row[1], merged, strict=True)]
+    for line in held:
+        saved_as(line, line.pk)
+    if len(merged) > 1:
+        _write(merged[1:], reference=f"reservation:{r.pk}", actor=r.actor, note="", idempotency_key=None,
+               keep_safety_stock=keep_safety_stock)
+    return held
 
 
 def _reservation_lines(reservation: Reservation, reason: str, *, known: Reservation | None = None,

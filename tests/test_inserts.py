@@ -1,12 +1,18 @@
 """core.inserts writes rows as Model.save() would (ids in order, values stored the same), and a row that
-would break a unique constraint is skipped without breaking the caller's transaction."""
+would break a unique constraint is skipped without breaking the caller's transaction; on PostgreSQL its prepared
+cursor runs a statement prepared once per connection (a stock hold's among them) and logs it with its values."""
 from datetime import datetime, timezone
 
+import psycopg
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from core.inserts import insert
+from catalog.models import Channel
+from core.inserts import insert, prepared_cursor
+from inventory.services import StockLine, stock_receive, stock_reserve
 from notifications.models import OutboxMessage
+from tests.factories import LocationFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +48,41 @@ def test_skipping_conflicts_takes_one_row_at_a_time():
     with pytest.raises(ValueError):
         insert([message(1, "order:R1"), message(2, "order:R2")], unless_conflict=True)
     assert not OutboxMessage.objects.exists()
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_a_prepared_cursor_runs_its_statement_prepared_and_logs_it_with_its_values():
+    sql = "SELECT %s::integer * 2, %s::text IS NULL -- the prepared-cursor test"
+    with CaptureQueriesContext(connection) as logged:
+        for n in (1, 2):
+            with prepared_cursor() as cursor:
+                cursor.execute(sql, [n, None])
+                assert cursor.fetchone() == (2 * n, True)
+
+    assert [s for s in _prepared_statements() if "the prepared-cursor test" in s] == [
+        "SELECT $1::integer * 2, $2::text IS NULL -- the prepared-cursor test"]  # once, for both runs
+    assert [q["sql"] for q in logged.captured_queries] == [
+        "SELECT 1::integer * 2, NULL::text IS NULL -- the prepared-cursor test",
+        "SELECT 2::integer * 2, NULL::text IS NULL -- the prepared-cursor test"]
+
+
+@pytest.mark.postgres
+def test_a_stock_hold_is_a_prepared_statement_unless_they_are_turned_off(monkeypatch):
+    store, variant = LocationFactory(), VariantFactory()
+    stock_receive(location=store, variant=variant, quantity=5)
+    web = Channel.objects.get(code=Channel.WEB)
+
+    stock_reserve(lines=[StockLine(store, variant, 1)], channel=web)
+    assert any(s.lstrip().startswith("WITH hold AS") for s in _prepared_statements())
+
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)  # as DB_PREPARED_STATEMENTS=0 leaves it
+    with prepared_cursor() as cursor:
+        assert isinstance(cursor.cursor, psycopg.ClientCursor)  # Django's own: values bound into the text
+    hold = stock_reserve(lines=[StockLine(store, variant, 2)], channel=web)
+    assert [line.quantity for line in hold.lines.all()] == [2]
