@@ -300,16 +300,55 @@ class _Dates:
         return Collection(held, self.ready(store, nearest), nearest)
 
 
+NEAREST_FIRST = 50  # the shipping locations nearest a store, asked first for what it lacks
+
+
+def _shipping_by_distance(store: Location) -> list[Location]:
+    """The active locations that ship orders, but the store, nearest it first (then by code); kept in memory with
+    them."""
+    return reference(("shipping-by-distance", store.pk), lambda: sorted(
+        (place for place in shipping_locations().values() if place.pk != store.pk),
+        key=lambda place: (km_between(store, place), place.code)))
+
+
+def _nearest_sources(*, lacking: dict[int, int], store: Location, channel: Channel
+                     ) -> dict[int, list[tuple[Location, int]]]:
+    """{variant id: [(the nearest location that ships orders and can sell the `lacking` units of it, its units)]},
+    but the store itself. The NEAREST_FIRST nearest are asked first, the others only for the variants they leave
+    without one: two queries at most, where reading every shipping location's stock of a page's 250 variants
+    returned some 12,000 rows (bench/availability.py, the products API at a store)."""
+    ordered, found = _shipping_by_distance(store), {}
+    for batch, farther in ((ordered[:NEAREST_FIRST], False), (ordered[NEAREST_FIRST:], True)):
+        ids = [pk for pk in lacking if pk not in found]
+        if not ids or not batch:
+            break
+        rank = {place.pk: n for n, place in enumerate(batch)}
+        levels = StockLevel.objects.filter(variant_id__in=ids)
+        if farther:  # every other shipping location: named by what they are rather than by hundreds of ids
+            levels = levels.filter(location__is_active=True, location__ships_orders=True).exclude(
+                location_id__in=[store.pk, *(place.pk for place in ordered[:NEAREST_FIRST])])
+        else:
+            levels = levels.filter(location_id__in=list(rank))
+        rows = (levels.annotate(units=sellable_expression(channel)).filter(units__gte=min(lacking[pk] for pk in ids))
+                .values_list("variant_id", "location_id", "units"))
+        for variant_id, location_id, units in rows:
+            if units < lacking[variant_id] or location_id not in rank:
+                continue
+            if variant_id not in found or rank[location_id] < rank[found[variant_id][0].pk]:
+                found[variant_id] = (batch[rank[location_id]], units)
+    return {pk: [source] for pk, source in found.items()}
+
+
 def collection_at_store(
     *, variant_ids, store: Location, channel: Channel, wanted: int = 1, now: datetime | None = None
 ) -> dict[int, Collection]:
-    """{variant id: Collection} of `wanted` units of each variant at `store`: two queries for any number of
-    variants (the second only when the store lacks some). The estimate takes the nearest location that ships
+    """{variant id: Collection} of `wanted` units of each variant at `store`: two to four queries for any number
+    of variants (the others only when the store lacks some). The estimate takes the nearest location that ships
     orders and can sell what is lacking; checkout's routing (orders.routing.route_pickup) decides for real."""
     ids = list(variant_ids)
     held = sellable_by_variant(variant_ids=ids, channel=channel, location=store) if ids else {}
-    lacking = [pk for pk in ids if held.get(pk, 0) < wanted]
-    sources = _shipping_stock(variant_ids=lacking, channel=channel) if lacking and store.offers_pickup else {}
+    lacking = {pk: wanted - held.get(pk, 0) for pk in ids if held.get(pk, 0) < wanted}
+    sources = _nearest_sources(lacking=lacking, store=store, channel=channel) if lacking and store.offers_pickup else {}
     dates = _Dates(now)
     return {pk: dates.collection(store, held.get(pk, 0), wanted, sources.get(pk, [])) for pk in ids}
 

@@ -1,7 +1,7 @@
 """From when a variant can be collected at a store, as the API tells the app: today (or the store's next open
 day) when the store has it, later when a location that ships orders must send it first, null when nowhere has
 it; and the stores near a point that can get it, after those that hold it."""
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from django.db import connection
@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Channel
+from inventory import selectors
 from inventory import services as stock
 from inventory.selectors import collection_at_store
 from tests.factories import LocationFactory, PriceFactory, ProductFactory, VariantFactory
@@ -103,6 +104,26 @@ def test_the_estimate_takes_the_nearest_location_that_ships_orders(client, at, t
     stock.stock_receive(location=london, variant=tees["L"], quantity=1)
 
     assert variants_at(client, "LDN-OXF")["TEE-L"] == (0, "2026-12-08")
+
+
+def test_the_nearest_that_can_send_enough_is_found_beyond_the_locations_asked_first(
+        at, tees, store, warehouse, monkeypatch):
+    monkeypatch.setattr(selectors, "NEAREST_FIRST", 1)  # only the nearest shipping location is asked first
+    london = LocationFactory(code="WH-LDN", kind="warehouse", latitude=51.52, longitude=-0.10, ships_orders=True,
+                             offers_pickup=False, transfer_lead_days=7)
+    edinburgh = LocationFactory(code="WH-EDI", kind="warehouse", latitude=55.95, longitude=-3.19, ships_orders=True,
+                                offers_pickup=False)
+    stock.stock_receive(location=london, variant=tees["L"], quantity=1)
+    stock.stock_receive(location=edinburgh, variant=tees["L"], quantity=9)
+    web = Channel.objects.get(code=Channel.WEB)
+
+    def estimate(wanted):
+        found = collection_at_store(variant_ids=[tees["L"].pk], store=store, channel=web, wanted=wanted)[tees["L"].pk]
+        return found.source, found.collect_from
+
+    assert estimate(1) == (london, date(2026, 12, 8))  # the nearest has one: a week's lead time
+    assert estimate(2) == (warehouse, date(2026, 12, 3))  # it lacks the second: Daventry, nearer than Edinburgh
+    assert estimate(6) == (edinburgh, date(2026, 12, 3))  # only Edinburgh has six: sent Tuesday, two days on the road
 
 
 def test_near_lists_the_stores_holding_it_then_those_that_can_get_it_each_with_collect_from(
