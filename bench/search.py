@@ -209,7 +209,7 @@ def benchmark(rng: random.Random, *, rounds: int) -> None:
                      for t in timed(lambda: page("", Sort.NAME, sold_only, slug), 1)]  # noqa: B023
         print("  " + summary("reference: no search", reference) + "  (a leaf category's first page by name:"
               " the page itself, without a search)")
-    counts = {q: page(q, Sort.RELEVANCE, False) for q in ("jumpers", "navy jumper", "jeens", "nordvik")}
+    counts = {q: page(q, Sort.RELEVANCE, False) for q in ("jumpers", "navy jumper", "jeens", "shrit", "nordvik")}
     print("\nWhat some searches find (count, first three):")
     for q, (count, rows) in counts.items():
         print(f"  {q!r:<14} {count:>5}  {', '.join(slug for slug, _ in rows[:3])}")

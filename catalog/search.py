@@ -25,7 +25,7 @@ MAX_WORDS = 8  # more words than a shopper types: the rest are ignored
 MAX_WORD = 40
 CODE_MATCHES = 50  # products found by an SKU or barcode prefix, at most
 NEAR_WORDS = 2  # an unknown word stands for at most this many known words
-NEAR_SIMILARITY = 0.3  # trigram similarity: "jeens" and "jeans" 0.33, "blak" and "black" 0.38; "shrit" and "shirt" 0.2
+NEAR_SIMILARITY = 0.3  # trigram similarity: "jeens" and "jeans" 0.33, "blak" and "black" 0.38 ("shrit": _swapped)
 NEAR_SPREAD = 0.1
 WEIGHTS = [0.1, 0.2, 0.4, 1.0]  # D (description), C (options), B (brand, categories), A (name)
 CODE_RANK = 10.0  # above any ts_rank_cd: an SKU or barcode typed is the product wanted
@@ -133,11 +133,16 @@ _CODED = ("(SELECT coalesce(array_agg(DISTINCT c.product_id), '{}') FROM (SELECT
 # An unknown word's nearest catalogue words (a trigram nearest-neighbour scan of the small catalog_searchword table)
 # that some active product still has; none for a word the catalogue has spelled before ("green" once no product is
 # green is not a misspelt "grey").
+# Two letters swapped ("shrit") share too few trigrams with the word meant, so the catalogue's words that the word
+# with one pair of neighbouring letters swapped spells are asked too (primary-key probes), and win when there are.
+_IN_USE = ("EXISTS (SELECT 1 FROM catalog_product p WHERE p.search_document @@ plainto_tsquery('english', s.word)"
+           " AND p.is_active)")
 _NEAR = ("SELECT %s, array(SELECT s.word || ' ' || similarity(s.word, %s) FROM catalog_searchword s"
-         " WHERE similarity(s.word, %s) >= %s AND EXISTS (SELECT 1 FROM catalog_product p"
-         " WHERE p.search_document @@ plainto_tsquery('english', s.word) AND p.is_active)"
+         f" WHERE similarity(s.word, %s) >= %s AND {_IN_USE}"
          " AND NOT EXISTS (SELECT 1 FROM catalog_searchword spelt WHERE spelt.word = %s)"
-         " ORDER BY s.word <-> %s LIMIT %s)")
+         " ORDER BY s.word <-> %s LIMIT %s),"
+         f" array(SELECT s.word FROM catalog_searchword s WHERE s.word = ANY(%s::text[]) AND {_IN_USE}"
+         " AND NOT EXISTS (SELECT 1 FROM catalog_searchword spelt WHERE spelt.word = %s) ORDER BY s.word)")
 
 
 def _look(words: list[str], code: str) -> tuple[list[_Word], list[int]]:
@@ -167,18 +172,25 @@ def _look(words: list[str], code: str) -> tuple[list[_Word], list[int]]:
     return looked, by_code
 
 
+def _swapped(word: str) -> list[str]:
+    """The word with each pair of neighbouring letters swapped: "shrit" gives "hsrit", "srhit", "shirt", "shrti"."""
+    return sorted({word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)} - {word})
+
+
 def _near(words: list[str]) -> dict[str, tuple[str, ...]]:
-    """For each word, the catalogue's words at least NEAR_SIMILARITY alike, nearest first, no more than NEAR_SPREAD
-    less alike than the nearest: "jeens" is "jeans", "dres" is "dresses" or "dress"."""
+    """For each word, the catalogue's words it spells with two neighbouring letters swapped ("shrit" is "shirt"),
+    else those at least NEAR_SIMILARITY alike, nearest first, no more than NEAR_SPREAD less alike than the nearest:
+    "jeens" is "jeans", "dres" is "dresses" or "dress"."""
     params = []
     for word in words:
-        params += [word, word, word, NEAR_SIMILARITY, word, word, NEAR_WORDS]
+        params += [word, word, word, NEAR_SIMILARITY, word, word, NEAR_WORDS, _swapped(word), word]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join([_NEAR] * len(words)), params)
         found = {}
-        for word, candidates in cursor.fetchall():
+        for word, candidates, swapped in cursor.fetchall():
             scored = [(w, float(score)) for w, score in (c.rsplit(" ", 1) for c in candidates)]
-            found[word] = tuple(w for w, score in scored if score >= scored[0][1] - NEAR_SPREAD)
+            found[word] = tuple(swapped[:NEAR_WORDS]) or tuple(
+                w for w, score in scored if score >= scored[0][1] - NEAR_SPREAD)
     return found
 
 
