@@ -130,13 +130,12 @@ _KNOWN = "EXISTS (SELECT 1 FROM catalog_product p WHERE p.search_document @@ to_
 _STARTS = "EXISTS (SELECT 1 FROM catalog_searchword s WHERE s.word LIKE %s)"
 _CODED = ("(SELECT coalesce(array_agg(DISTINCT c.product_id), '{}') FROM (SELECT v.product_id FROM catalog_variant v"
           " WHERE v.is_active AND (upper(v.sku::text) LIKE upper(%s) OR v.barcode LIKE %s) LIMIT %s) c)")
-# An unknown word's nearest catalogue words (a trigram nearest-neighbour scan of the small catalog_searchword table)
-# that some active product still has; none for a word the catalogue has spelled before ("green" once no product is
-# green is not a misspelt "grey").
-# Two letters swapped ("shrit") share too few trigrams with the word meant, so the catalogue's words that the word
-# with one pair of neighbouring letters swapped spells are asked too (primary-key probes), and win when there are.
 _IN_USE = ("EXISTS (SELECT 1 FROM catalog_product p WHERE p.search_document @@ plainto_tsquery('english', s.word)"
-           " AND p.is_active)")
+           " AND p.is_active)")  # a catalogue word `s` that some active product still has
+# An unknown word's nearest catalogue words (a trigram nearest-neighbour scan of the small catalog_searchword table)
+# in use; none for a word the catalogue has spelled before ("green" once no product is green is not a misspelt
+# "grey"). Two letters swapped ("shrit") share too few trigrams with the word meant, so the words it spells with one
+# pair of neighbouring letters swapped are asked too (primary-key probes), and win when there are.
 _NEAR = ("SELECT %s, array(SELECT s.word || ' ' || similarity(s.word, %s) FROM catalog_searchword s"
          f" WHERE similarity(s.word, %s) >= %s AND {_IN_USE}"
          " AND NOT EXISTS (SELECT 1 FROM catalog_searchword spelt WHERE spelt.word = %s)"

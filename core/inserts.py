@@ -61,9 +61,10 @@ def prepared_cursor():
     statement; psycopg keeps the last 100 per connection). Django's own cursors bind the values into the text, so
     the server parses and plans every run afresh, which cost a one-line stock hold as much database CPU as its
     writes (bench/stock_reserve.py). Django turns psycopg's preparing off unless OPTIONS sets prepare_threshold,
-    which config.settings does unless DB_PREPARED_STATEMENTS=0 (for a pooler that cannot keep them). The values travel apart from the text, so the SQL must cast any whose
-    type PostgreSQL cannot tell from where it stands. Django still wraps it (its error translation, its
-    execute_wrapper and the query log see each statement). Django's own cursor on SQLite."""
+    which config.settings does unless DB_PREPARED_STATEMENTS=0 (for a pooler that cannot keep them). The values
+    travel apart from the text, so the SQL must cast any whose type PostgreSQL cannot tell from where it stands.
+    Django still wraps it (its error translation, its execute_wrapper and the query log see each statement).
+    Django's own cursor on SQLite, or with preparing turned off."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up again
     if db.vendor != "postgresql":
         return db.cursor()
