@@ -7,8 +7,10 @@ small query looks at each word: a word the catalogue has is matched as it is ("j
 a navy variant); the last word, if only its start is known, as a prefix ("cardi"); an unknown word as the nearest
 words the catalogue does know, by trigram similarity ("jeens" is "jeans"). A code finds the products whose SKU or
 barcode starts with it, first. Every word must match. Other databases (SQLite) match each word, its plural ending
-dropped, in the name, brand or description, or in an SKU or barcode.
+dropped, in the name, brand or description, or in an SKU, barcode or option value; a word nothing has, as the
+catalogue's nearest word (difflib).
 """
+import difflib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,7 +20,7 @@ from django.db import connection
 from django.db.models import Case, Exists, Expression, F, FloatField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import Col
 
-from .models import Channel, Product, Variant
+from .models import Category, Channel, Product, Variant
 from .selectors import with_price_from
 
 MAX_WORDS = 8  # more words than a shopper types: the rest are ignored
@@ -27,6 +29,7 @@ CODE_MATCHES = 50  # products found by an SKU or barcode prefix, at most
 NEAR_WORDS = 2  # an unknown word stands for at most this many known words
 NEAR_SIMILARITY = 0.3  # trigram similarity: "jeens" and "jeans" 0.33, "blak" and "black" 0.38 ("shrit": _swapped)
 NEAR_SPREAD = 0.1
+SPELLING_CUTOFF = 0.75  # SQLite's misspellings, difflib's ratio: "jeens"/"jeans" 0.8, "otte"/"tote" 0.75, "mug"/"rug" 0.67
 WEIGHTS = [0.1, 0.2, 0.4, 1.0]  # D (description), C (options), B (brand, categories), A (name)
 CODE_RANK = 10.0  # above any ts_rank_cd: an SKU or barcode typed is the product wanted
 
@@ -244,11 +247,35 @@ def _singular(word: str) -> str:
 
 def _fallback(words: list[str], code: str) -> tuple[Q, Expression]:
     """Every word (its plural ending dropped) in the name, brand or description, or in an active variant's SKU,
-    barcode or option values ("navy"; so a code needs nothing of its own); those with every word in the name first."""
-    found, in_name = Q(), Q()
+    barcode or option values ("navy"; so a code needs nothing of its own); those with every word in the name first.
+    A word no active product has anywhere is read as the nearest word of the catalogue (_vocabulary), if one is near
+    enough (SPELLING_CUTOFF)."""
+    found, in_name, vocabulary = Q(), Q(), None
     for word in map(_singular, words):
-        coded = Variant.objects.filter(product=OuterRef("pk"), is_active=True).filter(
-            Q(sku__icontains=word) | Q(barcode__icontains=word) | Q(options__icontains=word))
-        found &= Q(name__icontains=word) | Q(brand__icontains=word) | Q(description__icontains=word) | Q(Exists(coded))
+        matches = _matching(word)
+        if not Product.objects.active().filter(matches).exists():  # an SKU or barcode typed matches: never corrected
+            vocabulary = _vocabulary() if vocabulary is None else vocabulary
+            near = difflib.get_close_matches(word, vocabulary, n=1, cutoff=SPELLING_CUTOFF)
+            if near:
+                word, matches = near[0], _matching(near[0])
+        found &= matches
         in_name &= Q(name__icontains=word)
     return found, Case(When(in_name, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+
+
+def _matching(word: str) -> Q:
+    coded = Variant.objects.filter(product=OuterRef("pk"), is_active=True).filter(
+        Q(sku__icontains=word) | Q(barcode__icontains=word) | Q(options__icontains=word))
+    return Q(name__icontains=word) | Q(brand__icontains=word) | Q(description__icontains=word) | Q(Exists(coded))
+
+
+def _vocabulary() -> list[str]:
+    """The words (plural endings dropped) of the active products' names and brands, the categories' names and the
+    variants' option values: what a misspelt word is compared with. Read afresh for each search that needs it, as
+    SQLite holds a demo's or a developer's few hundred products."""
+    products = Product.objects.active()
+    texts = [text for pair in products.values_list("name", "brand") for text in pair]
+    texts += Category.objects.values_list("name", flat=True)
+    texts += [str(value) for options in Variant.objects.filter(is_active=True, product__in=products)
+              .values_list("options", flat=True) for value in (options or {}).values()]
+    return sorted({_singular(word) for text in texts for word in words_of(text)})

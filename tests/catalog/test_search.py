@@ -97,6 +97,13 @@ def test_a_colour_and_a_kind_find_that_colours_products_only(shop):
     assert JUMPER in names and LAMBSWOOL not in names and TOTE not in names
 
 
+def test_a_misspelt_word_finds_the_word_meant_on_either_database(shop):
+    assert found("jeens") == [JEANS]
+    assert found("otte") == [TOTE]  # two letters swapped
+    assert found("navy cardigna") == [CARDIGAN]
+    assert found("xyzzy") == []
+
+
 def test_every_word_must_match(shop):
     assert found("merino jeans") == []
 
