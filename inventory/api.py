@@ -121,30 +121,23 @@ class VariantOut(serializers.Serializer):
 
 
 class ProductImageOut(serializers.Serializer):
-    url = serializers.SerializerMethodField(help_text="The largest rendition (JPEG, at most 1024 pixels wide).")
-    thumbnails = serializers.SerializerMethodField(help_text="Every rendition's URL by its width in pixels.")
+    url = serializers.URLField(read_only=True, help_text="The largest rendition (JPEG, at most 1024 pixels wide).")
+    thumbnails = serializers.DictField(child=serializers.URLField(), read_only=True,
+                                       help_text="Every rendition's URL by its width in pixels.")
     alt = serializers.CharField(source="alt_text", help_text="What the picture shows, for people who cannot see it.")
     colour = serializers.CharField(help_text="The variants' colour it shows (their options' `colour`); empty for any.")
-    width = serializers.SerializerMethodField(help_text="Of the largest rendition (`url`), in pixels.")
-    height = serializers.SerializerMethodField(help_text="Of the largest rendition (`url`), in pixels.")
+    width = serializers.IntegerField(read_only=True, help_text="Of the largest rendition (`url`), in pixels.")
+    height = serializers.IntegerField(read_only=True, help_text="Of the largest rendition (`url`), in pixels.")
 
-    def _absolute(self, url: str) -> str:
+    def to_representation(self, image) -> dict:
+        """Every rendition's URL worked out once for the four fields that tell of them."""
         request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
-
-    @extend_schema_field(serializers.URLField())
-    def get_url(self, image) -> str:
-        return self._absolute(list(rendition_url_by_width(image).values())[-1])
-
-    @extend_schema_field(serializers.DictField(child=serializers.URLField()))
-    def get_thumbnails(self, image) -> dict:
-        return {str(width): self._absolute(url) for width, url in rendition_url_by_width(image).items()}
-
-    def get_width(self, image) -> int:
-        return max(rendition_url_by_width(image))
-
-    def get_height(self, image) -> int:
-        return rendition_height(image, max(rendition_url_by_width(image)))
+        urls = {width: request.build_absolute_uri(url) if request is not None else url
+                for width, url in rendition_url_by_width(image).items()}
+        largest = max(urls)
+        return {"url": urls[largest], "thumbnails": {str(width): url for width, url in urls.items()},
+                "alt": image.alt_text, "colour": image.colour, "width": largest,
+                "height": rendition_height(image, largest)}
 
 
 class ProductOut(serializers.Serializer):

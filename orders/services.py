@@ -32,6 +32,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from catalog.images import product_images_attach
 from catalog.models import Channel, Variant
 from catalog.selectors import prices_in_force
 from core.exceptions import DomainError, InvalidTransition
@@ -750,7 +751,9 @@ def _lines_known(order: Order, lines: list[OrderLine]) -> None:
 def _confirm(order: Order, lines: list[OrderLine], **context) -> None:
     """Queue the order confirmation (a receipt, for a till sale) in the transaction that records the order:
     by email, and by SMS where a phone was given or is on the account. Its links open the order and its
-    receipt on any device, without an account."""
+    receipt on any device, without an account. The email shows each line's picture: the products' pictures are
+    read here in one query, not one per product as the template asks."""
+    product_images_attach({line.variant.product_id: line.variant.product for line in lines}.values())
     message_queue(template="order_confirmation", to=recipient_for(order.customer, email=order.email, phone=order.phone),
                   reference=f"order:{order.number}", context={
                       "order": order, "lines": lines, "order_link": f"{settings.SITE_URL}{order_link(order)}",
